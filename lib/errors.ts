@@ -1,0 +1,95 @@
+/**
+ * The stable codes of {@link TokenError}. Callers `switch (err.code)`.
+ */
+export type TokenErrorCode =
+  | 'ERR_TOKEN_REFRESH'
+  | 'ERR_TOKEN_TIMEOUT'
+  | 'ERR_TOKEN_ABORTED'
+  | 'ERR_TOKEN_CLOSED'
+  | 'ERR_OAUTH';
+
+/** What a {@link TokenError} may carry besides its code and message. */
+export interface TokenErrorDetails {
+  /** The underlying error (the source's error, an abort reason). */
+  cause?: unknown;
+  /** How many source calls were made for the refresh that failed. */
+  attempts?: number;
+}
+
+/**
+ * The base of every error this library raises.
+ *
+ * Its message never holds a token or a secret, and neither does `JSON.stringify(err)`:
+ * structured context lives in fields (`code`, `attempts`), never in the message.
+ *
+ * @example
+ * ```ts
+ * try { await tokens.getToken() } catch (err) {
+ *   if (isTokenError(err) && err.code === 'ERR_TOKEN_TIMEOUT') retryLater()
+ * }
+ * ```
+ */
+const brand = Symbol.for('rx-token-stream.TokenError');
+
+export class TokenError extends Error {
+  static readonly code: TokenErrorCode | undefined = undefined;
+  override name = 'TokenError' as const;
+  /** The stable code of this failure. */
+  readonly code: TokenErrorCode;
+  /** How many source calls the failed refresh made, when the failure is a refresh's. */
+  readonly attempts: number | undefined;
+
+  constructor(code: TokenErrorCode, message: string, details: TokenErrorDetails = {}) {
+    super(message, 'cause' in details ? { cause: details.cause } : undefined);
+    this.code = code;
+    this.attempts = details.attempts;
+  }
+
+  /** Marks every TokenError, including those of another copy of this package. */
+  get [brand](): true {
+    return true;
+  }
+
+  /** A JSON form that carries the code and context, never the cause's own text. */
+  toJSON(): { name: string; code: TokenErrorCode; message: string; attempts?: number } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      ...(this.attempts === undefined ? {} : { attempts: this.attempts }),
+    };
+  }
+}
+
+/**
+ * Whether `value` is a {@link TokenError}. Works across realms and copies of the
+ * package, where `instanceof` does not.
+ */
+export function isTokenError(value: unknown): value is TokenError {
+  return typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true;
+}
+
+/** The refresh failed for good: its attempts ran out, or the source said not to retry. */
+export function refreshError(cause: unknown, attempts: number): TokenError {
+  return new TokenError('ERR_TOKEN_REFRESH', `Token refresh failed after ${attempts} attempt(s)`, {
+    cause,
+    attempts,
+  });
+}
+
+/** One source call did not settle within `timeoutMs`. */
+export function timeoutError(timeoutMs: number, attempts?: number): TokenError {
+  return new TokenError('ERR_TOKEN_TIMEOUT', `Token source did not answer within ${timeoutMs} ms`, {
+    ...(attempts === undefined ? {} : { attempts }),
+  });
+}
+
+/** The caller's signal aborted its wait. */
+export function abortedError(reason: unknown): TokenError {
+  return new TokenError('ERR_TOKEN_ABORTED', 'Waiting for a token was aborted', { cause: reason });
+}
+
+/** The stream was closed. */
+export function closedError(): TokenError {
+  return new TokenError('ERR_TOKEN_CLOSED', 'The token stream is closed');
+}
