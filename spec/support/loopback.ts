@@ -1,0 +1,34 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A node:http server listening on an ephemeral 127.0.0.1 port. */
+export interface LoopbackServer {
+  server: Server;
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+  port: number;
+  /** Closes the server and every socket still open to it. */
+  close(): Promise<void>;
+}
+
+/** Starts `handler` on 127.0.0.1 with a port the OS picks. */
+export async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<LoopbackServer> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
