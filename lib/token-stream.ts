@@ -171,16 +171,8 @@ export class TokenStream {
       return Promise.resolve(held);
     }
     // Every waiter shares one first() of token$: one subscription, however many callers.
-    this.#shared ??= new Promise<Token>((resolve, reject) => {
-      this.token$
-        .pipe(
-          first(),
-          finalize(() => (this.#shared = undefined)),
-        )
-        .subscribe({ next: resolve, error: reject });
-    });
-    if (signal === undefined) return this.#shared;
-    const shared = this.#shared;
+    const shared = this.#shared ?? this.#share();
+    if (signal === undefined) return shared;
     return new Promise<Token>((resolve, reject) => {
       const onAbort = (): void => reject(abortedError(signal.reason));
       signal.addEventListener('abort', onAbort, { once: true });
@@ -188,6 +180,25 @@ export class TokenStream {
         .finally(() => signal.removeEventListener('abort', onAbort))
         .then(resolve, reject);
     });
+  }
+
+  /** One first() of token$ for every getToken() waiting on the same refresh. */
+  #share(): Promise<Token> {
+    let settled = false;
+    const shared = new Promise<Token>((resolve, reject) => {
+      this.token$
+        .pipe(
+          first(),
+          finalize(() => {
+            settled = true;
+            this.#shared = undefined;
+          }),
+        )
+        .subscribe({ next: resolve, error: reject });
+    });
+    // A synchronous source settles it before this line: then there is nothing to share.
+    if (!settled) this.#shared = shared;
+    return shared;
   }
 
   /**
