@@ -16,11 +16,17 @@ export interface TokenErrorDetails {
   attempts?: number;
 }
 
+// A registered symbol, so that copies of this package recognise each other's errors.
+const brand = Symbol.for('rx-token-stream.TokenError');
+
 /**
  * The base of every error this library raises.
  *
  * Its message never holds a token or a secret, and neither does `JSON.stringify(err)`:
  * structured context lives in fields (`code`, `attempts`), never in the message.
+ * `util.inspect(err)` does show `cause` (the source's own error, an abort reason) on
+ * purpose: it is what a log needs to explain the failure, so a source must keep
+ * secrets out of its errors.
  *
  * @example
  * ```ts
@@ -29,8 +35,6 @@ export interface TokenErrorDetails {
  * }
  * ```
  */
-const brand = Symbol.for('rx-token-stream.TokenError');
-
 export class TokenError extends Error {
   static readonly code: TokenErrorCode | undefined = undefined;
   override name = 'TokenError' as const;

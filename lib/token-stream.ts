@@ -146,6 +146,9 @@ export class TokenStream {
     this.#current$.subscribe((token) => {
       if (token === undefined) return;
       for (const entry of [...this.#subscribers]) {
+        // A subscriber that invalidated this token while it was being handed out has made
+        // it stale: the others wait for its replacement instead of getting a rejected token.
+        if (this.#current$.value !== token) break;
         if (entry.subscriber.closed) continue;
         entry.received = true;
         entry.subscriber.next(token);
