@@ -14,3 +14,5 @@ export type {
   InvalidateIgnoredEvent,
   SourceEvent,
 } from './events.js';
+export { authFetch } from './auth-fetch.js';
+export type { AuthFetchOptions, AuthFetchTokens, FetchFunction, FetchResponseLike } from './auth-fetch.js';

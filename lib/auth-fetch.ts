@@ -1,0 +1,243 @@
+import nodeFetch from 'node-fetch';
+import { parseOrigins } from './origins.js';
+import { isRedirectStatus, nextHop, type Hop, type RedirectMode } from './redirects.js';
+import type { Token } from './token.js';
+import type { TokenStream } from './token-stream.js';
+
+/** What authFetch reads of a response. node-fetch's and the global `Response` both fit. */
+export interface FetchResponseLike {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly body: unknown;
+  readonly url: string;
+}
+
+/** A fetch function authFetch can wrap: node-fetch v3 or the global `fetch`. */
+export type FetchFunction = (input: never, init?: never) => Promise<FetchResponseLike>;
+
+/** What authFetch needs of a {@link TokenStream}. */
+export type AuthFetchTokens = Pick<TokenStream, 'getToken' | 'invalidate'>;
+
+/** How {@link authFetch} is set up. Only `origins` is required. */
+export interface AuthFetchOptions<F extends FetchFunction = typeof nodeFetch> {
+  /**
+   * The origins (scheme, host and port, such as `'https://api.example.com'`) that may
+   * receive the token. Requests anywhere else go out untouched, without a token. Plain
+   * `http:` is refused unless the host is loopback or `allowInsecureHttp` is set.
+   * Required: there is no default.
+   */
+  origins: readonly (string | URL)[];
+  /**
+   * The fetch that sends each request; `globalThis.fetch` works too.
+   * @default node-fetch v3
+   */
+  fetch?: F;
+  /**
+   * Accepts plain `http:` origins on hosts other than loopback, which sends the token
+   * in clear text. For a trusted private network only.
+   * @default false
+   */
+  allowInsecureHttp?: boolean;
+}
+
+type LooseFetch = (input: unknown, init?: Record<string, unknown>) => Promise<FetchResponseLike>;
+
+interface RequestLike {
+  url: string;
+  method?: string;
+  headers?: unknown;
+  body?: unknown;
+  redirect?: string;
+  signal?: AbortSignal;
+  follow?: number;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+interface Outgoing {
+  first: Hop;
+  redirect: RedirectMode;
+  follow: number;
+  signal: AbortSignal | undefined;
+  replayable: boolean;
+  /** The rest of the caller's init (node-fetch's `agent`, `compress`, ...), passed on as is. */
+  extra: Record<string, unknown>;
+}
+
+/**
+ * Wraps `fetch` so that requests to `options.origins` carry `Authorization: <type> <token>`
+ * from `tokens`, survive one token rejection and never hand the token to another origin.
+ *
+ * - A 401, or a `WWW-Authenticate` challenge with `error="invalid_token"`, invalidates the
+ *   token that was sent and retries once with the next one, if the body can be sent again
+ *   (none, string, Buffer/typed array, ArrayBuffer, URLSearchParams, Blob; not a stream).
+ *   The rejected response's body is cancelled first. A second rejection is returned as is.
+ * - Redirects are followed here (the wrapped fetch gets `redirect: 'manual'`), honouring
+ *   the caller's `redirect` mode and node-fetch's `follow` limit (default 20). Only hops to
+ *   the first origin carry the token; the first hop to another origin (other host, port or
+ *   scheme) drops Authorization, Cookie and Proxy-Authorization for the rest of the chain.
+ *
+ * @returns a function with the signature of the wrapped fetch.
+ * @throws {TypeError} at once, naming the option, when `tokens` or an option is invalid.
+ * The returned function rejects with `TokenError` when no token can be had (refresh failure,
+ * `ERR_TOKEN_ABORTED` when the caller's signal aborts the wait) and with the wrapped fetch's
+ * own errors otherwise.
+ *
+ * @example
+ * ```ts
+ * const fetch = authFetch(tokens, { origins: ['https://api.example.com'] })
+ * const res = await fetch('https://api.example.com/orders', { signal })
+ * ```
+ */
+export function authFetch<F extends FetchFunction = typeof nodeFetch>(
+  tokens: AuthFetchTokens,
+  options: AuthFetchOptions<F>,
+): F {
+  if (typeof tokens?.getToken !== 'function' || typeof tokens.invalidate !== 'function') {
+    throw new TypeError('authFetch: `tokens` must be a TokenStream');
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('authFetch: `options` must be an object with `origins`');
+  }
+  const { origins, fetch = nodeFetch, allowInsecureHttp = false } = options;
+  if (typeof fetch !== 'function') throw new TypeError('authFetch: option `fetch` must be a function');
+  if (typeof allowInsecureHttp !== 'boolean') {
+    throw new TypeError('authFetch: option `allowInsecureHttp` must be a boolean');
+  }
+  const allowed = parseOrigins(origins, allowInsecureHttp);
+  const send = fetch as unknown as LooseFetch;
+
+  async function fetchWithToken(input: unknown, init?: Record<string, unknown>): Promise<FetchResponseLike> {
+    const url = urlOf(input);
+    if (!allowed.has(url.origin)) return send(input, init);
+    const request = await outgoing(input, url, init ?? {});
+    const tokenOptions = request.signal === undefined ? {} : { signal: request.signal };
+    const token = await tokens.getToken(tokenOptions);
+    const first = await follow(send, request, token);
+    if (!first.carriedToken || !isRejection(first.response, token)) return first.response;
+    tokens.invalidate(token);
+    if (!request.replayable) return first.response;
+    discard(first.response);
+    const next = await tokens.getToken(tokenOptions);
+    return (await follow(send, request, next)).response;
+  }
+  return fetchWithToken as unknown as F;
+}
+
+/** Sends `request` with `token` and follows its redirects as the caller asked. */
+async function follow(
+  send: LooseFetch,
+  request: Outgoing,
+  token: Token,
+): Promise<{ response: FetchResponseLike; carriedToken: boolean }> {
+  let hop: Hop = { ...request.first, headers: new Headers(request.first.headers) };
+  hop.headers.set('authorization', `${token.type ?? 'Bearer'} ${token.value}`);
+  for (let hops = 0; ; hops += 1) {
+    const response = await send(hop.url.href, {
+      ...request.extra,
+      method: hop.method,
+      headers: hop.headers,
+      ...(hop.body === undefined ? {} : { body: hop.body }),
+      redirect: 'manual',
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+    });
+    const location = isRedirectStatus(response.status) ? response.headers.get('location') : null;
+    if (location === null || request.redirect === 'manual') {
+      if (hops > 0) markRedirected(response, hop.url);
+      return { response, carriedToken: hop.sameOrigin };
+    }
+    discard(response);
+    if (request.redirect === 'error') throw new TypeError("authFetch: redirect refused, the request's redirect mode is 'error'");
+    if (hops >= request.follow) throw new TypeError(`authFetch: more than ${request.follow} redirects`);
+    hop = nextHop(hop, response.status, location, request.replayable);
+  }
+}
+
+/** The rejection of a token: a 401, or a challenge for its scheme naming `invalid_token`. */
+function isRejection(response: FetchResponseLike, token: Token): boolean {
+  if (response.status === 401) return true;
+  const challenge = response.headers.get('www-authenticate');
+  return challenge !== null && invalidTokenChallenge(token.type ?? 'Bearer').test(challenge);
+}
+
+const AUTH_PARAM = String.raw`[!#$%&'*+.^_\x60|~0-9A-Za-z-]+\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^\s,"]*)`;
+
+// RFC 6750 section 3: the params of one challenge are a comma list of name=value; requiring
+// that shape keeps `error=` of another scheme's challenge from matching.
+function invalidTokenChallenge(scheme: string): RegExp {
+  const name = scheme.replace(/[.*+^$|\\]/g, '\\$&');
+  return new RegExp(
+    String.raw`(?:^|,)\s*${name}\s+(?:${AUTH_PARAM}\s*,\s*)*error\s*=\s*(?:"invalid_token"|invalid_token(?![^\s,]))`,
+    'i',
+  );
+}
+
+function urlOf(input: unknown): URL {
+  if (input instanceof URL) return input;
+  if (isRequestLike(input)) return new URL(input.url);
+  return new URL(String(input));
+}
+
+function isRequestLike(input: unknown): input is RequestLike {
+  return typeof input === 'object' && input !== null && typeof (input as { url?: unknown }).url === 'string';
+}
+
+const REDIRECT_MODES: readonly string[] = ['follow', 'error', 'manual'];
+const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+
+/** Merges a Request input and init as fetch does (init wins); a Request's body is buffered. */
+async function outgoing(input: unknown, url: URL, init: Record<string, unknown>): Promise<Outgoing> {
+  const request = isRequestLike(input) ? input : undefined;
+  const { method, headers, body, redirect, follow, signal, counter: _counter, ...extra } = init;
+  const chosenMethod = String(method ?? request?.method ?? 'GET');
+  const mode = String(redirect ?? request?.redirect ?? 'follow');
+  if (!REDIRECT_MODES.includes(mode)) throw new TypeError('authFetch: `redirect` must be follow, error or manual');
+  let payload = body;
+  if (payload === undefined && request?.body !== undefined && request.body !== null) {
+    payload = Buffer.from(await request.arrayBuffer());
+  }
+  const limit = follow ?? request?.follow ?? 20;
+  return {
+    first: {
+      url,
+      method: NORMALISED_METHODS.has(chosenMethod.toUpperCase()) ? chosenMethod.toUpperCase() : chosenMethod,
+      headers: new Headers((headers ?? request?.headers) as ConstructorParameters<typeof Headers>[0]),
+      body: payload,
+      sameOrigin: true,
+    },
+    redirect: mode as RedirectMode,
+    follow: typeof limit === 'number' && limit >= 0 ? limit : 20,
+    signal: (signal ?? request?.signal ?? undefined) as AbortSignal | undefined,
+    replayable: isReplayable(payload),
+    extra,
+  };
+}
+
+function isReplayable(body: unknown): boolean {
+  if (body === undefined || body === null || typeof body === 'string') return true;
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return true;
+  const tag = Object.prototype.toString.call(body);
+  return tag === '[object URLSearchParams]' || tag === '[object Blob]' || tag === '[object File]';
+}
+
+/**
+ * Lets go of a response nobody will read, so its socket is not left waiting: a web stream
+ * is cancelled, a Node stream (node-fetch) destroyed.
+ */
+function discard(response: FetchResponseLike): void {
+  const body = response.body as
+    | { cancel?: () => Promise<void>; destroy?: () => void; on?: (event: string, listener: () => void) => void }
+    | null
+    | undefined;
+  if (body === null || body === undefined) return;
+  if (typeof body.cancel === 'function') body.cancel().catch(() => undefined);
+  else if (typeof body.destroy === 'function') {
+    body.on?.('error', () => undefined);
+    body.destroy();
+  }
+}
+
+// fetch reports the final URL of a followed chain; the wrapped fetch only saw the last hop.
+function markRedirected(response: FetchResponseLike, url: URL): void {
+  Object.defineProperty(response, 'url', { value: url.href, configurable: true });
+  Object.defineProperty(response, 'redirected', { value: true, configurable: true });
+}

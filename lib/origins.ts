@@ -1,0 +1,78 @@
+/**
+ * Where a token may go. Every origin rule of the request helpers lives in this file: the
+ * allow-list, what counts as loopback, and which headers a cross-origin hop loses.
+ */
+
+/**
+ * The request headers that carry credentials. A redirect to another origin drops them, as
+ * the Fetch standard does for Authorization. node-fetch drops only some of them, and
+ * compares host names but not ports (node-fetch issue 1863), so this is done here.
+ */
+export const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'] as const;
+
+/**
+ * Whether `hostname` (as `URL.hostname` spells it) is the local machine: `localhost`,
+ * 127.0.0.0/8, `::1` or an IPv4-mapped 127.0.0.0/8. Plain http to these never leaves the host.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  if (host === 'localhost' || host === '[::1]') return true;
+  // The URL parser has already turned 127.1, 0x7f.1 and friends into dotted quads.
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return true;
+  // ...and ::ffff:127.0.0.1 into ::ffff:7f00:1.
+  return /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host);
+}
+
+/** Whether `a` and `b` share scheme, host and port (default ports included). */
+export function isSameOrigin(a: URL, b: URL): boolean {
+  return a.origin === b.origin;
+}
+
+/** Removes {@link CREDENTIAL_HEADERS} from `headers`, for a hop to another origin. */
+export function dropCredentials(headers: Headers): void {
+  for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+}
+
+/**
+ * The set of origins that may receive the token, checked once at construction.
+ *
+ * @param origins origins such as `'https://api.example.com'` (a trailing `/` is allowed).
+ * @param allowInsecureHttp whether a plain `http:` origin on a non-loopback host is accepted.
+ * @throws {TypeError} naming `origins` or `origins[i]` when the list is empty, an entry is
+ * not a bare http(s) origin (a path, query, fragment or credentials would widen or blur
+ * what the caller meant), or an entry is plain http to another machine.
+ */
+export function parseOrigins(origins: unknown, allowInsecureHttp: boolean): ReadonlySet<string> {
+  if (!Array.isArray(origins) || origins.length === 0) {
+    throw new TypeError('authFetch: option `origins` must be a non-empty array of origins');
+  }
+  const allowed = new Set<string>();
+  origins.forEach((entry: unknown, index) => {
+    const name = `origins[${index}]`;
+    const url = toUrl(entry);
+    // The entry is not echoed: it may hold credentials the caller did not mean to log.
+    if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      throw new TypeError(`authFetch: option \`${name}\` must be an http(s) URL string or URL`);
+    }
+    if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+      throw new TypeError(`authFetch: option \`${name}\` must be a bare origin, without credentials, path, query or fragment`);
+    }
+    if (url.protocol === 'http:' && !allowInsecureHttp && !isLoopbackHost(url.hostname)) {
+      throw new TypeError(
+        `authFetch: option \`${name}\` is plain http to a non-loopback host; use https or set allowInsecureHttp`,
+      );
+    }
+    allowed.add(url.origin);
+  });
+  return allowed;
+}
+
+function toUrl(entry: unknown): URL | undefined {
+  if (entry instanceof URL) return entry;
+  if (typeof entry !== 'string') return undefined;
+  try {
+    return new URL(entry);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,59 @@
+import { dropCredentials, isSameOrigin } from './origins.js';
+
+/** How a request treats a redirect, as in `fetch`. */
+export type RedirectMode = 'follow' | 'error' | 'manual';
+
+/** One request on the wire: what changes from hop to hop of a redirect chain. */
+export interface Hop {
+  url: URL;
+  method: string;
+  headers: Headers;
+  body: unknown;
+  /** Whether this hop still goes to the origin the request started at (and may carry the token). */
+  sameOrigin: boolean;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+// Fetch's "request-body-header names": they describe a body that a method change drops.
+const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location', 'content-type', 'content-length'];
+
+/** Whether `status` is one that `fetch` follows when there is a Location. */
+export function isRedirectStatus(status: number): boolean {
+  return REDIRECT_STATUSES.has(status);
+}
+
+/**
+ * The hop that follows a redirect, by the Fetch standard's "HTTP-redirect fetch": 303, and
+ * 301/302 after a POST, become a GET without body; 307/308 resend the method and body, which
+ * needs a body that can be sent again. A hop to another origin loses the credential headers,
+ * and once the chain has left its first origin it never gets them back, so a foreign server
+ * cannot steer an authorized request to a path of its choosing.
+ *
+ * @param location the Location header, resolved against the current URL.
+ * @param replayable whether the request body can be sent a second time.
+ * @throws {TypeError} when Location is not an http(s) URL, or a 307/308 would need to resend
+ * a streamed body. Messages name no URL: query strings may hold secrets of the caller.
+ */
+export function nextHop(current: Hop, status: number, location: string, replayable: boolean): Hop {
+  let url: URL;
+  try {
+    url = new URL(location, current.url);
+  } catch {
+    throw new TypeError('authFetch: the redirect Location is not a valid URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new TypeError('authFetch: a redirect may only lead to an http(s) URL');
+  }
+  const headers = new Headers(current.headers);
+  let { method, body } = current;
+  if ((status === 303 && method !== 'GET' && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
+    method = 'GET';
+    body = undefined;
+    for (const name of BODY_HEADERS) headers.delete(name);
+  } else if (body !== undefined && body !== null && !replayable) {
+    throw new TypeError('authFetch: cannot follow a 307/308 redirect with a streamed body');
+  }
+  const sameOrigin = current.sameOrigin && isSameOrigin(current.url, url);
+  if (!sameOrigin) dropCredentials(headers);
+  return { url, method, headers, body, sameOrigin };
+}
