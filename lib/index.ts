@@ -16,3 +16,11 @@ export type {
 } from './events.js';
 export { authFetch } from './auth-fetch.js';
 export type { AuthFetchOptions, AuthFetchTokens, FetchFunction, FetchResponseLike } from './auth-fetch.js';
+export { clientCredentials } from './oauth2/client-credentials.js';
+export type { ClientCredentialsOptions } from './oauth2/client-credentials.js';
+export { OAuthError } from './oauth2/oauth-error.js';
+export type { OAuthErrorKind, OAuthErrorDetails } from './oauth2/oauth-error.js';
+export { MAX_EXPIRES_IN_SECONDS } from './oauth2/token-response.js';
+export type { TokenFetch, TokenRequestInit, TokenResponseLike } from './oauth2/web-fetch.js';
+export { authorized } from './authorized.js';
+export type { AuthorizedOptions, AuthorizedTokens } from './authorized.js';
