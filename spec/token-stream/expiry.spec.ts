@@ -1,0 +1,135 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { catchError, first, map, of } from 'rxjs';
+import { TokenStream, type Token } from 'rx-token-stream';
+import { marbles } from './support.js';
+
+// Times are the TestScheduler's frames (1 frame = 1 ms of virtual time).
+const A: Token = { value: 'A', expiresAt: 200 };
+const B: Token = { value: 'B', expiresAt: 10_000 };
+const values = { a: A, b: B };
+
+describe('TokenStream expiry and the refresh window', () => {
+  describe('4. refresh window', () => {
+    it('serves a token inside the window at once and starts exactly one background refresh', () => {
+      marbles(({ cold, expectObservable, expectSubscriptions, stream, scheduler, events }) => {
+        const first$ = cold('a|', values);
+        const background$ = cold('----b|', values);
+        const source = sinon.stub();
+        source.onCall(0).returns(first$);
+        source.onCall(1).returns(background$);
+        // Lifetime 200, window 60 (less than half of it): due at 140.
+        const tokens = stream({ source, refreshWindowMs: 60 });
+        expectObservable(tokens.token$, '^').toBe('a 143ms b', values);
+        expectObservable(tokens.token$.pipe(first()), '139ms ^').toBe('139ms (a|)', values);
+        expectObservable(tokens.token$.pipe(first()), '140ms ^').toBe('140ms (a|)', values);
+        expectObservable(tokens.token$.pipe(first()), '142ms ^').toBe('142ms (a|)', values);
+        scheduler.schedule(() => void tokens.getToken(), 143);
+        expectSubscriptions(first$.subscriptions).toBe('(^!)');
+        expectSubscriptions(background$.subscriptions).toBe('140ms ^---!');
+        scheduler.schedule(() => {
+          expect(source.callCount).to.equal(2);
+          expect(source.secondCall.args[0]).to.include({ reason: 'background', previous: A });
+          expect(events.filter((e) => e.type === 'refresh-start').map((e) => e.reason)).to.deep.equal(['initial', 'background']);
+        }, 200);
+      });
+    });
+
+    it('caps the window at half the lifetime measured from arrival', () => {
+      marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
+        // Arrives at 100, expires at 200: lifetime 100, so the default 60 s window becomes 50.
+        const short = { a: { value: 'A', expiresAt: 200 }, b: B };
+        const first$ = cold('100ms a|', short);
+        const background$ = cold('-b|', short);
+        const source = sinon.stub();
+        source.onCall(0).returns(first$);
+        source.onCall(1).returns(background$);
+        const tokens = stream({ source });
+        expectObservable(tokens.token$.pipe(first()), '^').toBe('100ms (a|)', short);
+        expectObservable(tokens.token$.pipe(first()), '149ms ^').toBe('149ms (a|)', short);
+        expectObservable(tokens.token$.pipe(first()), '150ms ^').toBe('150ms (a|)', short);
+        expectSubscriptions(background$.subscriptions).toBe('150ms ^!');
+      });
+    });
+
+    it('keeps serving the old token when the background refresh fails, retrying no more often than the retry delay, and callers never see the error', () => {
+      marbles(({ cold, expectObservable, expectSubscriptions, stream, events, scheduler }) => {
+        const first$ = cold('a|', values);
+        const failing$ = cold('--#', values, new Error('auth server down'));
+        const after$ = cold('--b|', values);
+        const source = sinon.stub();
+        source.onCall(0).returns(first$);
+        source.onCall(1).returns(failing$);
+        source.onCall(2).returns(failing$);
+        source.onCall(3).returns(after$);
+        const tokens = stream({ source, refreshWindowMs: 60, retry: { count: 0, delayMs: 10 } });
+        const served = (at: number): void =>
+          expectObservable(
+            tokens.token$.pipe(
+              first(),
+              map((token) => token.value),
+              catchError(() => of('error')),
+            ),
+            `${at}ms ^`,
+          ).toBe(`${at}ms (a|)`, { a: 'A' });
+        // Due at 140. Failures at 142 and 154; a new attempt no sooner than 10 ms after each.
+        for (const at of [0, 140, 141, 145, 151, 152, 160, 163]) served(at);
+        expectObservable(tokens.token$.pipe(first()), '200ms ^').toBe('200ms --(b|)', values);
+        expectSubscriptions(failing$.subscriptions).toBe(['140ms ^-!', '152ms ^-!']);
+        expectSubscriptions(after$.subscriptions).toBe('200ms ^-!');
+        scheduler.schedule(() => {
+          const failures = events.filter((e) => e.type === 'refresh-failure').map((e) => [e.reason, e.at]);
+          expect(failures).to.deep.equal([['background', 142], ['background', 154]]);
+          expect(source.callCount).to.equal(4);
+          expect(source.lastCall.args[0]).to.include({ reason: 'expired' });
+        }, 300);
+      });
+    });
+  });
+
+  describe('5. expiry', () => {
+    it('never serves an expired token: demands from its expiry on wait for the refresh', () => {
+      marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
+        const expiring = { a: { value: 'A', expiresAt: 50 }, b: B };
+        const first$ = cold('a|', expiring);
+        const second$ = cold('---b|', expiring);
+        const source = sinon.stub();
+        source.onCall(0).returns(first$);
+        source.onCall(1).returns(second$);
+        const tokens = stream({ source, refreshWindowMs: 0 });
+        expectObservable(tokens.token$.pipe(first()), '49ms ^').toBe('49ms (a|)', expiring);
+        expectObservable(tokens.token$.pipe(first()), '50ms ^').toBe('50ms ---(b|)', expiring);
+        expectObservable(tokens.token$.pipe(first()), '51ms ^').toBe('53ms (b|)', expiring);
+        expectSubscriptions(second$.subscriptions).toBe('50ms ^--!');
+      });
+    });
+
+    it('never resolves getToken() with an expired token', async () => {
+      let now = 0;
+      let calls = 0;
+      const scheduler = { now: () => now, schedule: () => { throw new Error('no timers expected'); } };
+      const tokens = new TokenStream({
+        source: () => [{ value: `T${++calls}`, expiresAt: now + 100 }],
+        refreshWindowMs: 0,
+        scheduler,
+      });
+      expect((await tokens.getToken()).value).to.equal('T1');
+      now = 99;
+      expect((await tokens.getToken()).value).to.equal('T1');
+      now = 100;
+      expect((await tokens.getToken()).value).to.equal('T2');
+      expect(calls).to.equal(2);
+      tokens.close();
+    });
+
+    it('serves a token without expiresAt until it is invalidated', () => {
+      marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
+        const src = cold('a|', { a: { value: 'forever' } });
+        const tokens = stream({ source: () => src });
+        expectObservable(tokens.token$.pipe(first()), '^').toBe('(a|)', { a: { value: 'forever' } });
+        expectObservable(tokens.token$.pipe(first()), '100000000ms ^').toBe('100000000ms (a|)', { a: { value: 'forever' } });
+        expectSubscriptions(src.subscriptions).toBe('(^!)');
+      });
+    });
+  });
+});
