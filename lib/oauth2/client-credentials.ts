@@ -1,0 +1,168 @@
+import nodeFetch from 'node-fetch';
+import * as oauth from 'oauth4webapi';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import type { TokenSource } from '../token.js';
+import { networkError, responseError } from './failure.js';
+import { toToken } from './token-response.js';
+import { webFetch, type TokenFetch } from './web-fetch.js';
+
+/** How {@link clientCredentials} reaches the token endpoint. */
+export interface ClientCredentialsOptions {
+  /** The token endpoint. `https:`, or `http:` on a loopback host (or with `allowHttp`). */
+  tokenUrl: string | URL;
+  /** The client identifier (RFC 6749 2.2). */
+  clientId: string;
+  /** The client secret. It never appears in an error, a message or an event. */
+  clientSecret: string;
+  /**
+   * The `scope` parameter: a space-delimited string or a list.
+   * @default undefined (not sent)
+   */
+  scope?: string | readonly string[];
+  /**
+   * The `audience` parameter some servers (Auth0, Okta) use to pick the API.
+   * @default undefined (not sent)
+   */
+  audience?: string;
+  /**
+   * How the client authenticates (RFC 6749 2.3.1): HTTP Basic, which servers MUST
+   * support, or `client_id` and `client_secret` in the form body.
+   * @default 'basic'
+   */
+  clientAuth?: 'basic' | 'post';
+  /**
+   * The HTTP transport.
+   * @default node-fetch v3
+   */
+  fetch?: TokenFetch;
+  /**
+   * The clock that dates tokens (`expiresAt`) and `Retry-After`. Pass the TokenStream's.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+  /**
+   * The lifetime of a token sent without `expires_in` (RFC 6749 5.1 leaves it to the
+   * server's documentation). `Infinity`: valid until a 401 invalidates it.
+   * @default 3_600_000 (one hour)
+   */
+  defaultExpiresInMs?: number;
+  /**
+   * The longest `Retry-After` that is waited out. Beyond it the refresh fails at once
+   * rather than holding every waiting request that long.
+   * @default 60_000
+   */
+  maxRetryAfterMs?: number;
+  /**
+   * Allows an `http:` token URL on a non-loopback host, which sends the secret in clear.
+   * @default false
+   */
+  allowHttp?: boolean;
+}
+
+function check(ok: boolean, name: string, rule: string): void {
+  if (!ok) throw new TypeError(`clientCredentials: option \`${name}\` must be ${rule}`);
+}
+
+const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+const isLoopback = (hostname: string): boolean =>
+  hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+
+function parseTokenUrl(tokenUrl: unknown, allowHttp: boolean): URL {
+  let url: URL | null = null;
+  try {
+    // URL.parse would do, but it came with Node 20.18 and the floor is Node 20.
+    if (typeof tokenUrl === 'string' || tokenUrl instanceof URL) url = new URL(tokenUrl);
+  } catch {
+    url = null;
+  }
+  check(url !== null, 'tokenUrl', 'an absolute URL');
+  const { protocol, hostname, username, password, hash } = url as URL;
+  check(
+    protocol === 'https:' || (protocol === 'http:' && (allowHttp || isLoopback(hostname))),
+    'tokenUrl',
+    'https: (http: only on a loopback host, or with `allowHttp`)',
+  );
+  check(username === '' && password === '', 'tokenUrl', 'free of credentials (use clientId and clientSecret)');
+  check(hash === '', 'tokenUrl', 'free of a fragment (RFC 6749 3.2)');
+  return url as URL;
+}
+
+/**
+ * A {@link TokenSource} that asks an OAuth 2.0 token endpoint for a token with the client
+ * credentials grant (RFC 6749 4.4).
+ *
+ * Each call sends one request, cancelled by the stream's signal. The token's `expiresAt`
+ * counts from when the request was sent. Failures are {@link OAuthError}s: `retryable`
+ * says whether the stream should try again, `retryAfterMs` when (429 and 503).
+ *
+ * @throws {TypeError} at once, naming the bad option (never its value).
+ * @example
+ * ```ts
+ * const tokens = new TokenStream({
+ *   source: clientCredentials({ tokenUrl: 'https://auth.example.com/oauth/token', clientId, clientSecret }),
+ * })
+ * ```
+ */
+export function clientCredentials(options: ClientCredentialsOptions): TokenSource {
+  check(typeof options === 'object' && options !== null, 'options', 'an object');
+  const {
+    tokenUrl,
+    clientId,
+    clientSecret,
+    scope,
+    audience,
+    clientAuth = 'basic',
+    fetch = nodeFetch,
+    scheduler = asyncScheduler,
+    defaultExpiresInMs = 3_600_000,
+    maxRetryAfterMs = 60_000,
+    allowHttp = false,
+  } = options;
+  check(typeof allowHttp === 'boolean', 'allowHttp', 'a boolean');
+  const url = parseTokenUrl(tokenUrl, allowHttp);
+  check(isNonEmptyString(clientId), 'clientId', 'a non-empty string');
+  check(isNonEmptyString(clientSecret), 'clientSecret', 'a non-empty string');
+  check(
+    scope === undefined || isNonEmptyString(scope) || (Array.isArray(scope) && scope.length > 0 && scope.every(isNonEmptyString)),
+    'scope',
+    'a non-empty string or a non-empty list of them',
+  );
+  check(audience === undefined || isNonEmptyString(audience), 'audience', 'a non-empty string');
+  check(clientAuth === 'basic' || clientAuth === 'post', 'clientAuth', "'basic' or 'post'");
+  check(typeof fetch === 'function', 'fetch', 'a fetch function');
+  check(typeof scheduler?.now === 'function', 'scheduler', 'an RxJS SchedulerLike');
+  check(defaultExpiresInMs > 0 && (Number.isFinite(defaultExpiresInMs) || defaultExpiresInMs === Infinity), 'defaultExpiresInMs', 'a number > 0');
+  check(maxRetryAfterMs >= 0 && Number.isFinite(maxRetryAfterMs), 'maxRetryAfterMs', 'a finite number >= 0');
+
+  const as: oauth.AuthorizationServer = { issuer: url.origin, token_endpoint: url.href };
+  const client: oauth.Client = { client_id: clientId };
+  const authenticate = clientAuth === 'post' ? oauth.ClientSecretPost(clientSecret) : oauth.ClientSecretBasic(clientSecret);
+  const parameters: Record<string, string> = {
+    ...(scope === undefined ? {} : { scope: typeof scope === 'string' ? scope : scope.join(' ') }),
+    ...(audience === undefined ? {} : { audience }),
+  };
+  const transport = webFetch(fetch);
+  const insecure = url.protocol === 'http:';
+
+  return async ({ signal }) => {
+    const sentAt = scheduler.now();
+    let response: Response;
+    try {
+      response = await oauth.clientCredentialsGrantRequest(as, client, authenticate, parameters, {
+        signal,
+        [oauth.customFetch]: transport,
+        // Checked above: http: only for loopback or an explicit allowHttp.
+        [oauth.allowInsecureRequests]: insecure,
+      });
+    } catch (cause) {
+      throw networkError(cause);
+    }
+    let body: oauth.TokenEndpointResponse;
+    try {
+      body = await oauth.processClientCredentialsResponse(as, client, response);
+    } catch (failure) {
+      throw responseError(failure, response, scheduler.now(), maxRetryAfterMs);
+    }
+    return toToken(body, sentAt, defaultExpiresInMs);
+  };
+}

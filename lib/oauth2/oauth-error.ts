@@ -1,0 +1,90 @@
+import { TokenError } from '../errors.js';
+
+/**
+ * What failed in a token request, beyond the shared `ERR_OAUTH` code.
+ *
+ * - `error-response`: the endpoint answered with an RFC 6749 5.2 error (`error` is set).
+ * - `http-status`: an unexpected status without an OAuth error body (a proxy's 502 page).
+ * - `malformed-body`: a 200 whose body is not JSON, or JSON that is not an object.
+ * - `invalid-token-response`: a 200 JSON object that breaks RFC 6749 5.1 (no `access_token`,
+ *   an unusable `expires_in` or `token_type`).
+ * - `network`: no response at all (connection refused or reset, request aborted).
+ */
+export type OAuthErrorKind = 'error-response' | 'http-status' | 'malformed-body' | 'invalid-token-response' | 'network';
+
+/** What an {@link OAuthError} carries. */
+export interface OAuthErrorDetails {
+  kind: OAuthErrorKind;
+  /** Whether the stream should try again within the same refresh. */
+  retryable: boolean;
+  /** The HTTP status, when a response arrived. */
+  status?: number;
+  /** The RFC 6749 5.2 `error` code the endpoint sent. */
+  error?: string;
+  /** The endpoint's `error_description`, as sent. */
+  error_description?: string;
+  /** How long the endpoint asked us to wait (its `Retry-After`), in ms. */
+  retryAfterMs?: number;
+  /** The transport's error, for `network` failures only. */
+  cause?: unknown;
+}
+
+/**
+ * A client-credentials token request failed. The TokenStream reads `retryable` and
+ * `retryAfterMs` to decide whether, and when, to try again.
+ *
+ * It never holds the client secret, the request, the response or its body: only the
+ * fields below, so that logging it (message, `util.inspect`, `JSON.stringify`) is safe.
+ *
+ * @example
+ * ```ts
+ * if (isTokenError(err) && err.cause instanceof OAuthError && err.cause.error === 'invalid_client') rotateCredentials()
+ * ```
+ */
+export class OAuthError extends TokenError {
+  static override readonly code = 'ERR_OAUTH' as const;
+  declare readonly code: 'ERR_OAUTH';
+  readonly kind: OAuthErrorKind;
+  /** `false` for failures that a retry cannot fix (a 4xx such as `invalid_client`). */
+  readonly retryable: boolean;
+  readonly status: number | undefined;
+  readonly error: string | undefined;
+  readonly error_description: string | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, details: OAuthErrorDetails) {
+    super('ERR_OAUTH', message, 'cause' in details ? { cause: details.cause } : {});
+    // TokenError types `name` as the literal 'TokenError', so a subclass cannot override
+    // the field; the runtime value is what stacks and util.inspect show.
+    (this as { name: string }).name = 'OAuthError';
+    this.kind = details.kind;
+    this.retryable = details.retryable;
+    this.status = details.status;
+    this.error = details.error;
+    this.error_description = details.error_description;
+    this.retryAfterMs = details.retryAfterMs;
+  }
+
+  /** The structured fields, never the cause. */
+  override toJSON(): ReturnType<TokenError['toJSON']> & Omit<OAuthErrorDetails, 'cause'> {
+    return {
+      ...super.toJSON(),
+      kind: this.kind,
+      retryable: this.retryable,
+      ...(this.status === undefined ? {} : { status: this.status }),
+      ...(this.error === undefined ? {} : { error: this.error }),
+      ...(this.error_description === undefined ? {} : { error_description: this.error_description }),
+      ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+    };
+  }
+}
+
+/**
+ * Whether a response with `status` is worth asking again: 408, 429 and 5xx are the
+ * server's momentary trouble. Every other status, including each RFC 6749 5.2 error
+ * (`invalid_client`, `invalid_grant`, ...), gets the same answer however often it is
+ * asked, and retrying `invalid_grant` forever is the storm this source exists to prevent.
+ */
+export function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status <= 599);
+}
