@@ -1,0 +1,56 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A node:http server of the demo, on a port the OS picked on 127.0.0.1. */
+export interface RunningServer {
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+  /** Stops listening and drops every connection still open, so the process can exit. */
+  close(): Promise<void>;
+}
+
+/** Handles one request; a throw becomes a 500. */
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/**
+ * Starts `handler` on 127.0.0.1, port 0: the demo never needs a free port of its own.
+ * Every demo server also answers `GET /health` with 204, which the load uses to open its
+ * connections ahead of a burst.
+ */
+export async function serve(handler: Handler): Promise<RunningServer> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/health') return void res.writeHead(204).end();
+    Promise.resolve()
+      .then(() => handler(req, res))
+      .catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Answers with a JSON body. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/** Reads a small request body as text. */
+export async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

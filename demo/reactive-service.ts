@@ -1,0 +1,76 @@
+import fetch from 'node-fetch';
+import { eachValueFrom } from 'rxjs-for-await';
+import { TokenStream, type TokenSource } from 'rx-token-stream';
+import { sendJson, serve } from './http.js';
+
+/** What the reactive service needs. */
+export interface ReactiveServiceOptions {
+  /** Where the partner API is. */
+  partnerOrigin: string;
+  /** Where its tokens come from. */
+  source: TokenSource;
+  /** Where it tells about each token rotation. */
+  log: (line: string) => void;
+}
+
+/** The reactive service, running. */
+export interface ReactiveService {
+  /** `http://127.0.0.1:<port>`; the load hits `GET /data`. */
+  origin: string;
+  /** How many tokens it has received so far: one per rotation. */
+  rotations(): number;
+  /** Closes its server and its token stream, and waits for the rotation log to end. */
+  close(): Promise<void>;
+}
+
+/**
+ * The same service as the naive one, on `rx-token-stream`: one `TokenStream` holds the
+ * token for every request, and `authFetch` sends it. However many requests find the token
+ * expired or rejected at once, the auth server is called once.
+ */
+export async function startReactiveService(options: ReactiveServiceOptions): Promise<ReactiveService> {
+  const { partnerOrigin, source, log } = options;
+  const tokens = new TokenStream({ source });
+  const partnerFetch = async (url: string) => {
+    const token = await tokens.getToken();
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token.value}` } });
+    if (res.status !== 401) return res;
+    tokens.invalidate(token);
+    const fresh = await tokens.getToken();
+    return fetch(url, { headers: { authorization: `Bearer ${fresh.value}` } });
+  };
+
+  const failures = tokens.events$.subscribe((event) => {
+    if (event.type === 'refresh-retry') log(`token refresh attempt ${event.attempt} failed, retrying in ${event.delayMs}ms`);
+    if (event.type === 'refresh-failure') log(`token refresh failed: ${event.error.code}`);
+  });
+  let rotations = 0;
+  const rotationLog = (async () => {
+    // The stream side of the API: every new token, as it arrives. Never print its value.
+    for await (const token of eachValueFrom(tokens.token$)) {
+      rotations += 1;
+      const lifetime = token.expiresAt === undefined ? 'no expiry' : `expires in ${seconds(token.expiresAt - Date.now())}`;
+      log(`reactive: token rotation #${rotations}, ${lifetime}`);
+    }
+  })().catch((error: unknown) => log(`reactive: token stream ended: ${(error as { code?: string }).code ?? error}`));
+
+  const server = await serve(async (req, res) => {
+    if (req.method !== 'GET' || req.url !== '/data') return sendJson(res, 404, { error: 'not found' });
+    const partner = await partnerFetch(`${partnerOrigin}/data`);
+    if (partner.status !== 200) return sendJson(res, 502, { error: `partner answered ${partner.status}` });
+    sendJson(res, 200, await partner.json());
+  });
+
+  return {
+    origin: server.origin,
+    rotations: () => rotations,
+    async close() {
+      await server.close();
+      tokens.close();
+      failures.unsubscribe();
+      await rotationLog;
+    },
+  };
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;

@@ -1,0 +1,97 @@
+// npm run demo -- [--parallel 100] [--rounds 3] [--ttl 2s] [--auth-latency 50ms] [--json]
+//
+// The seed story, end to end over real HTTP: a naive service and a reactive one call the
+// same partner API with tokens from the same auth server, under the same load.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HELP, UsageError, parseFlags, type DemoOptions } from './cli.js';
+import { runLoad, warmUp } from './load.js';
+import { Tally, judge } from './results.js';
+import { startStack, type DemoService } from './stack.js';
+import { renderTable, summarize } from './table.js';
+import { createTerminal, type Terminal } from './terminal.js';
+
+async function main(argv: string[]): Promise<number> {
+  let options: DemoOptions;
+  try {
+    options = parseFlags(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`demo: ${error.message} (see --help)\n`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+
+  // With --json, stdout carries the JSON alone: the story goes to stderr.
+  const out = createTerminal(options.json ? process.stderr : process.stdout);
+  out.log(
+    `Token service (ttl ${seconds(options.ttlMs)}, latency ${options.authLatencyMs}ms), partner API, ` +
+      `naive and reactive services on 127.0.0.1; ${options.rounds} rounds of ${options.parallel} requests each.`,
+  );
+  const stack = await startStack({ ttlMs: options.ttlMs, authLatencyMs: options.authLatencyMs, log: out.log });
+  const tallies = stack.services.map((service) => ({ service, tally: new Tally(service.name), seen: { authCalls: 0, unauthorized: 0 } }));
+  try {
+    for (let round = 1; round <= options.rounds; round += 1) {
+      if (round > 1) {
+        // Real time, on purpose: the demo lets the tokens really expire between rounds.
+        const waitMs = stack.msUntilTokensExpire() + 50;
+        out.log(`Waiting ${seconds(waitMs)} for the tokens to expire...`);
+        await sleep(waitMs);
+      }
+      for (const entry of tallies) {
+        const load = await runRound(entry.service, round, options, out);
+        const counted = { authCalls: entry.service.authCalls(), unauthorized: entry.service.unauthorized() };
+        entry.tally.add(round, load, {
+          authCalls: counted.authCalls - entry.seen.authCalls,
+          unauthorized: counted.unauthorized - entry.seen.unauthorized,
+        });
+        entry.seen = counted;
+      }
+    }
+  } finally {
+    await stack.close();
+  }
+
+  const services = tallies.map(({ service, tally }) => tally.report(service.rotations?.()));
+  const verdict = judge(services);
+  if (options.json) {
+    const { parallel, rounds, ttlMs, authLatencyMs } = options;
+    process.stdout.write(`${JSON.stringify({ options: { parallel, rounds, ttlMs, authLatencyMs }, services, ...verdict }, null, 2)}\n`);
+  } else {
+    out.log(`\n${renderTable(services)}\n\n${summarize(services, options.parallel)}\n`);
+    if (verdict.ok) out.log(`OK: ${verdict.reason}.`);
+  }
+  if (!verdict.ok) process.stderr.write(`demo failed: ${verdict.reason}\n`);
+  return verdict.ok ? 0 : 1;
+}
+
+/** One round against one service: in sequence the first time, all at once after that. */
+async function runRound(service: DemoService, round: number, options: DemoOptions, out: Terminal) {
+  const mode = round === 1 ? 'sequential' : 'parallel';
+  if (mode === 'parallel') await warmUp(service.origins, options.parallel);
+  const progress = out.progress(`round ${round} ${service.name}`, options.parallel);
+  const startedAt = Date.now();
+  const load = await runLoad({
+    origins: service.origins,
+    requests: options.parallel,
+    concurrency: round === 1 ? 1 : options.parallel,
+    onDone: progress.tick,
+  });
+  progress.done();
+  out.log(`Round ${round} (${mode}), ${service.name}: ${load.requests} requests in ${seconds(Date.now() - startedAt)}, ${load.failed} failed.`);
+  return load;
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)}s`;
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`demo crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

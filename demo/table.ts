@@ -1,0 +1,65 @@
+import type { Figures, ServiceReport } from './results.js';
+
+const columns = ['round', 'service', 'requests', 'auth calls', '401s seen', 'failed', 'p50 ms', 'p99 ms'] as const;
+
+/**
+ * The side-by-side table: one row per service and round, then one per service in total.
+ * Plain text, so that it reads the same in a terminal, a pipe and the README.
+ */
+export function renderTable(services: ServiceReport[]): string {
+  const rows: string[][] = [];
+  const roundCount = Math.max(0, ...services.map((service) => service.rounds.length));
+  for (let index = 0; index < roundCount; index += 1) {
+    services.forEach((service, position) => {
+      const round = service.rounds[index];
+      if (round === undefined) return;
+      rows.push(cells(position === 0 ? `${round.round} ${round.mode}` : '', service.name, round));
+    });
+  }
+  services.forEach((service, position) => rows.push(cells(position === 0 ? 'total' : '', service.name, service.total)));
+
+  const widths = columns.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
+  // Labels to the left, numbers to the right, so the digits line up.
+  const line = (row: readonly string[]): string =>
+    row
+      .map((cell, column) => (column < 2 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((width) => '-'.repeat(width)).join('  ');
+  const firstOfGroup = (index: number): boolean => index > 0 && index % services.length === 0;
+  return [line(columns), rule, ...rows.flatMap((row, index) => (firstOfGroup(index) ? [rule, line(row)] : [line(row)]))]
+    .join('\n');
+}
+
+/**
+ * One sentence naming what the numbers show: the baseline (the first service without a
+ * `TokenStream`) against each service that has one.
+ */
+export function summarize(services: ServiceReport[], parallel: number): string {
+  const baseline = services.find((service) => service.rotations === undefined);
+  const reactive = services.filter((service) => service.rotations !== undefined);
+  if (baseline === undefined || reactive.length === 0) return '';
+  const worst = (service: ServiceReport): number =>
+    Math.max(0, ...service.rounds.filter((round) => round.mode === 'parallel').map((round) => round.authCalls));
+  const others = reactive
+    .map((service) => `${service.name} ${service.total.authCalls} (${service.rotations} token rotations, ${service.total.unauthorized} 401s)`)
+    .join(', ');
+  return (
+    `When the token expires under ${parallel} parallel requests, ${baseline.name} calls the auth server once per ` +
+    `request that sees the 401 (up to ${worst(baseline)} calls in a round); a TokenStream calls it once per rotation. ` +
+    `Auth calls in all: ${baseline.name} ${baseline.total.authCalls} (${baseline.total.unauthorized} 401s), ${others}.`
+  );
+}
+
+function cells(label: string, name: string, figures: Figures): string[] {
+  return [
+    label,
+    name,
+    String(figures.requests),
+    String(figures.authCalls),
+    String(figures.unauthorized),
+    String(figures.failed),
+    figures.p50Ms.toFixed(1),
+    figures.p99Ms.toFixed(1),
+  ];
+}
