@@ -1,6 +1,5 @@
-import fetch from 'node-fetch';
 import { eachValueFrom } from 'rxjs-for-await';
-import { TokenStream, type TokenSource } from 'rx-token-stream';
+import { TokenStream, authFetch, type TokenSource } from 'rx-token-stream';
 import { sendJson, serve } from './http.js';
 
 /** What the reactive service needs. */
@@ -31,14 +30,9 @@ export interface ReactiveService {
 export async function startReactiveService(options: ReactiveServiceOptions): Promise<ReactiveService> {
   const { partnerOrigin, source, log } = options;
   const tokens = new TokenStream({ source });
-  const partnerFetch = async (url: string) => {
-    const token = await tokens.getToken();
-    const res = await fetch(url, { headers: { authorization: `Bearer ${token.value}` } });
-    if (res.status !== 401) return res;
-    tokens.invalidate(token);
-    const fresh = await tokens.getToken();
-    return fetch(url, { headers: { authorization: `Bearer ${fresh.value}` } });
-  };
+  // node-fetch with Authorization added for the partner's origin only; a 401 invalidates
+  // the token that was sent and retries once with the next.
+  const partnerFetch = authFetch(tokens, { origins: [partnerOrigin] });
 
   const failures = tokens.events$.subscribe((event) => {
     if (event.type === 'refresh-retry') log(`token refresh attempt ${event.attempt} failed, retrying in ${event.delayMs}ms`);
