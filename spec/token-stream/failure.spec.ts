@@ -24,7 +24,7 @@ describe('TokenStream failures', () => {
     it('retries retry.count times with exponential backoff capped at maxDelayMs, then rejects with the cause', () => {
       marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
         const boom = new Error('auth server down');
-        const failing$ = cold('-#', {}, boom);
+        const failing$ = cold<Token>('-#', {}, boom);
         const tokens = stream({ source: () => failing$, retry: { count: 3, delayMs: 10, maxDelayMs: 15, jitter: 0 } });
         // Attempts at 0, 1+10, 12+15 (20 capped), 28+15: the last fails at 44.
         expectObservable(outcome(tokens.token$, boom)).toBe('44ms (x|)', { x: 'ERR_TOKEN_REFRESH/4/cause' });
@@ -34,11 +34,11 @@ describe('TokenStream failures', () => {
 
     it('uses count 2, delayMs 250 and maxDelayMs 5000 by default', () => {
       marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
-        const failing$ = cold('-#');
+        const failing$ = cold<Token>('-#');
         const tokens = stream({ source: () => failing$, retry: { jitter: 0 } });
         expectObservable(outcome(tokens.token$)).toBe('753ms (x|)', { x: 'ERR_TOKEN_REFRESH/3' });
         expectSubscriptions(failing$.subscriptions).toBe(['^!', '251ms ^!', '752ms ^!']);
-        const capped$ = cold('-#');
+        const capped$ = cold<Token>('-#');
         const capped = stream({ source: () => capped$, retry: { jitter: 0, count: 6 } });
         // 250, 500, 1000, 2000, 4000, then 5000 instead of 8000.
         expectObservable(outcome(capped.token$), '20000ms ^').toBe('32757ms (x|)', { x: 'ERR_TOKEN_REFRESH/7' });
@@ -48,7 +48,7 @@ describe('TokenStream failures', () => {
     it('shortens each delay by up to jitter times itself, drawn from Math.random', () => {
       sinon.stub(Math, 'random').returns(1);
       marbles(({ cold, expectSubscriptions, expectObservable, stream }) => {
-        const failing$ = cold('-#');
+        const failing$ = cold<Token>('-#');
         const tokens = stream({ source: () => failing$, retry: { delayMs: 100 } });
         // Default jitter 0.5 at its maximum: 50 instead of 100, 100 instead of 200.
         expectObservable(outcome(tokens.token$)).toBe('153ms (x|)', { x: 'ERR_TOKEN_REFRESH/3' });
@@ -59,7 +59,7 @@ describe('TokenStream failures', () => {
     it('does not retry an error whose retryable is false', () => {
       marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
         const fatal = Object.assign(new Error('invalid_client'), { retryable: false });
-        const failing$ = cold('--#', {}, fatal);
+        const failing$ = cold<Token>('--#', {}, fatal);
         const tokens = stream({ source: () => failing$ });
         expectObservable(outcome(tokens.token$, fatal)).toBe('2ms (x|)', { x: 'ERR_TOKEN_REFRESH/1/cause' });
         expectSubscriptions(failing$.subscriptions).toBe('^-!');
@@ -69,7 +69,7 @@ describe('TokenStream failures', () => {
     it('waits retryAfterMs instead of the backoff when the error asks for it', () => {
       marbles(({ cold, expectSubscriptions, stream, events, scheduler }) => {
         const limited = Object.assign(new Error('429'), { retryAfterMs: 100 });
-        const failing$ = cold('-#', {}, limited);
+        const failing$ = cold<Token>('-#', {}, limited);
         const tokens = stream({ source: () => failing$, retry: { count: 1, jitter: 0 } });
         tokens.token$.subscribe({ error: () => undefined });
         expectSubscriptions(failing$.subscriptions).toBe(['^!', '101ms ^!']);
@@ -82,7 +82,7 @@ describe('TokenStream failures', () => {
 
     it('rejects every waiter of the failed refresh with the same error, then starts afresh on the next demand', () => {
       marbles(({ cold, expectObservable, expectSubscriptions, stream, scheduler }) => {
-        const failing$ = cold('-#', {}, new Error('down'));
+        const failing$ = cold<Token>('-#', {}, new Error('down'));
         const ok$ = cold('-b|', { b: B });
         const source = sinon.stub();
         source.onCall(0).returns(failing$);

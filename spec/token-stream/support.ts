@@ -12,7 +12,9 @@ export type RunHelpers = Parameters<Parameters<TestScheduler['run']>[0]>[0];
 export function marbles(
   body: (helpers: RunHelpers & { scheduler: TestScheduler; stream: (options: TokenStreamOptions) => TokenStream; events: TokenEvent[] }) => void,
 ): void {
-  const scheduler = new TestScheduler((actual, expected) => expect(actual).to.deep.equal(expected));
+  const scheduler = new TestScheduler((actual, expected) => {
+    expect(actual).to.deep.equal(expected);
+  });
   const streams: TokenStream[] = [];
   const events: TokenEvent[] = [];
   try {
