@@ -1,0 +1,108 @@
+import { expect } from 'chai';
+import type { ServerResponse } from 'node:http';
+import sinon from 'sinon';
+import { OAuthError, TokenStream, clientCredentials, type RefreshRetryEvent, type TokenError, type TokenStreamOptions } from 'rx-token-stream';
+import { CLIENT_ID, CLIENT_SECRET, expectNoSecrets, send, tokenEndpoint, virtualClock } from './support.js';
+
+const granted = (res: ServerResponse): void => send(res, 200, { access_token: 'fresh-token', token_type: 'Bearer', expires_in: 300 });
+
+describe('clientCredentials in a TokenStream: what is retried, and when', () => {
+  // Answers request n with replies[n], and the last reply from then on.
+  let replies: ((res: ServerResponse) => void)[];
+  let endpoint: Awaited<ReturnType<typeof tokenEndpoint>>;
+  let tokens: TokenStream | undefined;
+
+  before(async () => {
+    endpoint = await tokenEndpoint((res, index) => (replies[index] ?? replies[replies.length - 1])?.(res));
+  });
+  beforeEach(() => endpoint.received.splice(0));
+  afterEach(() => tokens?.close());
+  after(() => endpoint.close());
+
+  /** A stream on a virtual clock whose backoff timers fire as soon as they are set. */
+  function stream(options: Partial<TokenStreamOptions> = {}) {
+    const clock = virtualClock();
+    const source = sinon.spy(clientCredentials({ tokenUrl: endpoint.tokenUrl, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scheduler: clock.scheduler }));
+    tokens = new TokenStream({ source, scheduler: clock.scheduler, retry: { count: 2, delayMs: 250, jitter: 0 }, ...options });
+    const retries: RefreshRetryEvent[] = [];
+    tokens.events$.subscribe((event) => event.type === 'refresh-retry' && retries.push(event));
+    return { tokens, source, retries, ...clock };
+  }
+
+  const failureOf = (promise: Promise<unknown>): Promise<TokenError> =>
+    promise.then(
+      () => expect.fail('getToken resolved'),
+      (error: TokenError) => error,
+    );
+
+  it('does not retry invalid_grant: one request, one attempt, the OAuthError as cause', async () => {
+    replies = [(res) => send(res, 400, { error: 'invalid_grant' })];
+    const { tokens, retries } = stream();
+
+    const error = await failureOf(tokens.getToken());
+
+    expect(endpoint.received).to.have.length(1);
+    expect(retries).to.have.length(0);
+    expect(error).to.include({ code: 'ERR_TOKEN_REFRESH', attempts: 1 });
+    expect(error.cause).to.be.instanceOf(OAuthError).and.include({ error: 'invalid_grant', status: 400 });
+    expectNoSecrets(error);
+  });
+
+  it('retries a 502 with the normal backoff until the attempts run out: three requests', async () => {
+    replies = [(res) => send(res, 502, 'bad gateway', { 'content-type': 'text/plain' })];
+    const { tokens, retries, scheduler, advanceTo } = stream();
+    tokens.events$.subscribe((event) => {
+      // The timer is set right after the event: move the clock once it is.
+      if (event.type === 'refresh-retry') queueMicrotask(() => advanceTo(scheduler.now() + event.delayMs));
+    });
+
+    const error = await failureOf(tokens.getToken());
+
+    expect(endpoint.received).to.have.length(3);
+    expect(retries.map((event) => event.delayMs)).to.deep.equal([250, 500]);
+    expect(error).to.include({ code: 'ERR_TOKEN_REFRESH', attempts: 3 });
+    expectNoSecrets(error);
+  });
+
+  it("waits out a 429's Retry-After, to the millisecond, before the next request", async () => {
+    replies = [(res) => send(res, 429, { error: 'rate_limited' }, { 'retry-after': '5' }), granted];
+    const { tokens, source, retries, advanceTo } = stream();
+
+    const pending = tokens.getToken();
+    await new Promise<void>((resolve) => tokens.events$.subscribe((event) => event.type === 'refresh-retry' && resolve()));
+    expect(retries.map((event) => event.delayMs)).to.deep.equal([5_000]);
+    advanceTo(4_999);
+    expect(source.callCount).to.equal(1);
+    advanceTo(5_000);
+    expect(source.callCount).to.equal(2);
+
+    expect(await pending).to.deep.include({ value: 'fresh-token', expiresAt: 5_000 + 300_000 });
+    expect(endpoint.received).to.have.length(2);
+  });
+
+  it('falls back to the normal backoff for a garbage Retry-After on a 503', async () => {
+    replies = [(res) => send(res, 503, 'busy', { 'content-type': 'text/plain', 'retry-after': 'later' }), granted];
+    const { tokens, source, retries, advanceTo } = stream();
+
+    const pending = tokens.getToken();
+    await new Promise<void>((resolve) => tokens.events$.subscribe((event) => event.type === 'refresh-retry' && resolve()));
+    expect(retries.map((event) => event.delayMs)).to.deep.equal([250]);
+    advanceTo(249);
+    expect(source.callCount).to.equal(1);
+    advanceTo(250);
+
+    expect(await pending).to.deep.include({ value: 'fresh-token' });
+    expect(endpoint.received).to.have.length(2);
+  });
+
+  it('fails at once when Retry-After asks for longer than maxRetryAfterMs, instead of holding every waiter', async () => {
+    replies = [(res) => send(res, 429, { error: 'rate_limited' }, { 'retry-after': '120' }), granted];
+    const { tokens, retries } = stream();
+
+    const error = await failureOf(tokens.getToken());
+
+    expect(endpoint.received).to.have.length(1);
+    expect(retries).to.have.length(0);
+    expect(error.cause).to.include({ retryable: false, retryAfterMs: 120_000, status: 429 });
+  });
+});
