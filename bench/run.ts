@@ -1,0 +1,107 @@
+/**
+ * `npm run bench [-- --quick] [-- --json [file]] [-- --only id,id]`
+ *
+ * Runs every scenario in a child process of its own, one after the other, shows a progress
+ * bar on a TTY, and ends with one table of targets. The exit code is 1 when a target that
+ * gates this run fails: counts always, timing ratios only on the full run, because a noisy
+ * shared machine must not fail a smoke run.
+ */
+import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import cliProgress from 'cli-progress';
+import type { ChildMessage } from './child.js';
+import { passed, renderScenario, renderTargets, target, type ScenarioResult } from './report.js';
+import { scenarios } from './scenarios/index.js';
+
+interface Args {
+  quick: boolean;
+  /** `undefined`: no JSON; `'-'`: JSON on stdout (the tables go to stderr); else a file. */
+  json: string | undefined;
+  only: string[] | undefined;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { quick: false, json: undefined, only: undefined };
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] as string;
+    const next = argv[i + 1];
+    if (arg === '--quick') args.quick = true;
+    else if (arg === '--json') {
+      args.json = next !== undefined && !next.startsWith('--') ? next : '-';
+      if (args.json !== '-') i += 1;
+    } else if (arg.startsWith('--json=')) args.json = arg.slice('--json='.length);
+    else if (arg === '--only' && next !== undefined) {
+      args.only = next.split(',');
+      i += 1;
+    } else throw new Error(`bench: unknown argument ${arg} (use --quick, --json [file], --only id,id)`);
+  }
+  return args;
+}
+
+const childUrl = new URL('./child.ts', import.meta.url);
+/** How long a child may take to exit after its result: longer means something keeps it alive. */
+const exitGraceMs = 10_000;
+
+function runChild(id: string, quick: boolean, onProgress: (fraction: number) => void): Promise<ScenarioResult> {
+  return new Promise((resolve) => {
+    const child = fork(childUrl, [id, ...(quick ? ['--quick'] : [])], {
+      execArgv: ['--import', 'tsx', '--conditions=rx-token-stream-source', '--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let result: ScenarioResult | undefined;
+    let graceTimer: NodeJS.Timeout | undefined;
+    child.on('message', (message: ChildMessage) => {
+      if (message.type === 'progress') onProgress(message.done / message.total);
+      else {
+        result = message.result;
+        // A child that does not exit on its own holds a timer, socket or handle it should not.
+        graceTimer = setTimeout(() => child.kill('SIGKILL'), exitGraceMs);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(graceTimer);
+      const exitedCleanly = code === 0 && signal === null;
+      const failed = { id, title: id, rows: [], targets: [] };
+      const final: ScenarioResult = result ?? { ...failed, skipped: `the scenario process failed (exit ${code ?? signal})` };
+      final.targets.push(
+        target('scenario process finished and exited on its own', exitedCleanly && result !== undefined ? 1 : 0, '= 1', 'count', (v) => v === 1),
+      );
+      resolve(final);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const ids = args.only ?? Object.keys(scenarios);
+  for (const id of ids) if (!(id in scenarios)) throw new Error(`bench: unknown scenario ${id} (${Object.keys(scenarios).join(', ')})`);
+  const out = args.json === '-' ? process.stderr : process.stdout;
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar(
+        { format: '{scenario} [{bar}] {percentage}% | {elapsed}s', clearOnComplete: true, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  const startedAt = performance.now();
+  const results: ScenarioResult[] = [];
+  for (const id of ids) {
+    bar?.start(100, 0, { scenario: id.padEnd(14) });
+    results.push(await runChild(id, args.quick, (fraction) => bar?.update(Math.round(fraction * 100))));
+    bar?.stop();
+  }
+  const machine = `${availableParallelism()} cores, Node ${process.version}, ${process.platform}/${process.arch}`;
+  const seconds = (performance.now() - startedAt) / 1000;
+  const ok = passed(results, args.quick);
+  out.write(`\nrx-token-stream bench (${args.quick ? '--quick' : 'full run'}) on ${machine}, ${seconds.toFixed(0)} s\n\n`);
+  for (const result of results) out.write(`${renderScenario(result)}\n\n`);
+  out.write(`### Targets\n\n${renderTargets(results, args.quick)}\n\n${ok ? 'All gating targets met.' : 'Some gating targets were missed.'}\n`);
+  if (args.json !== undefined) {
+    const json = JSON.stringify({ quick: args.quick, machine, seconds, passed: ok, results }, null, 2);
+    if (args.json === '-') process.stdout.write(`${json}\n`);
+    else writeFileSync(args.json, `${json}\n`);
+  }
+  process.exitCode = ok ? 0 : 1;
+}
+
+await main();

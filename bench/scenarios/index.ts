@@ -1,0 +1,13 @@
+import type { Scenario } from './scenario.js';
+
+/** A scenario as run.ts lists it; `load` imports it lazily, so a child loads only its own. */
+export interface ScenarioEntry {
+  load: () => Promise<Scenario>;
+}
+
+/** Every scenario, in the order the bench runs them, by the id run.ts forks a child with. */
+export const scenarios: Record<string, ScenarioEntry> = {
+  coalescing: { load: async () => (await import('./coalescing.js')).coalescing },
+  'storm': { load: async () => (await import('./storm.js')).stormScenario },
+  'hot-path': { load: async () => (await import('./hot-path.js')).hotPath },
+};
