@@ -1,0 +1,7 @@
+// The `rx-token-stream/redis` entry: fleet mode. It is the only part of the package that
+// loads ioredis, so that `rx-token-stream` itself never does.
+export { redisShared } from './shared-source.js';
+export type { SharedTokenSource } from './shared-source.js';
+export type { RedisSharedOptions } from './options.js';
+export { sharedKeys } from './scripts.js';
+export type { SharedKeys } from './scripts.js';

@@ -1,0 +1,108 @@
+import type { Redis } from 'ioredis';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+
+/** How {@link redisShared} shares one token between processes. `redis` and `key` are required. */
+export interface RedisSharedOptions {
+  /**
+   * An ioredis client, or a `redis://` / `rediss://` URL. A client stays the caller's:
+   * `close()` leaves it open. From a URL, the shared source opens (lazily) and owns its
+   * client, set up to fail fast while Redis is down, and `close()` quits it.
+   */
+  redis: Redis | string;
+  /** The Redis key that holds the shared token. Processes that share a token share a key. */
+  key: string;
+  /**
+   * Put in front of every key and channel this source uses, to keep them apart from
+   * other data on the same Redis.
+   * @default ''
+   */
+  keyPrefix?: string;
+  /**
+   * How long the wrapped source may run: the source is aborted after that, so that a
+   * process never calls the auth server without holding the lock. Give it the
+   * TokenStream's `timeoutMs`.
+   * @default 10_000
+   */
+  sourceTimeoutMs?: number;
+  /**
+   * How long the lock of the process that refreshes lives. It must be longer than
+   * `sourceTimeoutMs`: a holder whose lock expires in the middle of its call lets a
+   * second process call the auth server. It is also how long the others wait before they
+   * take over from a holder that died.
+   * @default sourceTimeoutMs * 1.5
+   */
+  lockTtlMs?: number;
+  /**
+   * How long one call waits for another process's refresh before it fails with a
+   * retryable `ERR_TOKEN_TIMEOUT`. The TokenStream's own `timeoutMs` may end it sooner.
+   * @default lockTtlMs * 2
+   */
+  waitTimeoutMs?: number;
+  /**
+   * How often a waiting process re-reads the key. Pub/sub delivers at most once, so a
+   * lost message costs at most this much delay.
+   * @default 250
+   */
+  pollMs?: number;
+  /**
+   * How long one Redis command may take before Redis counts as down for this call (and
+   * the wrapped source is called directly).
+   * @default 1_000
+   */
+  commandTimeoutMs?: number;
+  /**
+   * The timer of every delay and the clock of every expiry check. Tokens carry
+   * `expiresAt` in epoch ms and are read by other processes, so its clock must be the
+   * wall clock (as `asyncScheduler`'s `Date.now()` is), kept in sync across hosts.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+}
+
+/** The options with every default filled in. */
+export interface ResolvedOptions extends Required<Omit<RedisSharedOptions, 'redis'>> {
+  redis: Redis | string;
+}
+
+function check(ok: boolean, name: string, rule: string): void {
+  if (!ok) throw new TypeError(`redisShared: option \`${name}\` must be ${rule}`);
+}
+
+const isPositive = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0;
+
+/**
+ * Checks the options and fills in the defaults.
+ * @throws {TypeError} naming the first bad option.
+ */
+export function resolveOptions(options: RedisSharedOptions): ResolvedOptions {
+  check(typeof options === 'object' && options !== null, 'options', 'an object');
+  const { redis, key, keyPrefix = '', sourceTimeoutMs = 10_000, pollMs = 250, commandTimeoutMs = 1_000 } = options;
+  check(
+    (typeof redis === 'string' && /^rediss?:\/\//.test(redis)) ||
+      (typeof redis === 'object' && redis !== null && typeof redis.duplicate === 'function'),
+    'redis',
+    'an ioredis client or a redis:// URL',
+  );
+  check(typeof key === 'string' && key.length > 0, 'key', 'a non-empty string');
+  check(typeof keyPrefix === 'string', 'keyPrefix', 'a string');
+  check(isPositive(sourceTimeoutMs), 'sourceTimeoutMs', 'a finite number > 0');
+  const { lockTtlMs = Math.ceil(sourceTimeoutMs * 1.5) } = options;
+  check(isPositive(lockTtlMs), 'lockTtlMs', 'a finite number > 0');
+  check(
+    lockTtlMs > sourceTimeoutMs,
+    'lockTtlMs',
+    `longer than sourceTimeoutMs (${sourceTimeoutMs}), or a holder's lock could expire in the ` +
+      'middle of its call and let a second process call the auth server',
+  );
+  const { waitTimeoutMs = lockTtlMs * 2, scheduler = asyncScheduler } = options;
+  check(isPositive(waitTimeoutMs), 'waitTimeoutMs', 'a finite number > 0');
+  check(isPositive(pollMs), 'pollMs', 'a finite number > 0');
+  check(isPositive(commandTimeoutMs), 'commandTimeoutMs', 'a finite number > 0');
+  check(
+    typeof scheduler?.now === 'function' && typeof scheduler.schedule === 'function',
+    'scheduler',
+    'an RxJS SchedulerLike',
+  );
+  return { redis, key, keyPrefix, sourceTimeoutMs, lockTtlMs, waitTimeoutMs, pollMs, commandTimeoutMs, scheduler };
+}
