@@ -1,0 +1,175 @@
+import { expect } from 'chai';
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { sharedKeys } from 'rx-token-stream/redis';
+import type { ChildReply, ChildRequest } from '../fixtures/redis-child.js';
+import { requireRedis } from '../support/redis-server.js';
+import { startTokenServer, type TokenServer } from './token-server.js';
+
+const CHILD = fileURLToPath(new URL('../fixtures/redis-child.ts', import.meta.url));
+
+/** One forked process of the fleet, driven over IPC. */
+class Child {
+  readonly pid: number;
+  readonly exited: Promise<void>;
+  readonly #process: ChildProcess;
+  readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  #next = 1;
+
+  private constructor(child: ChildProcess) {
+    this.#process = child;
+    this.pid = child.pid as number;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    child.on('message', (reply: ChildReply) => {
+      const pending = this.#pending.get(reply.id);
+      this.#pending.delete(reply.id);
+      if (reply.ok) pending?.resolve(reply.result);
+      else pending?.reject(new Error(reply.error));
+    });
+    child.once('exit', (code, signal) => {
+      for (const { reject } of this.#pending.values()) reject(new Error(`child exited (${code ?? signal})`));
+      this.#pending.clear();
+    });
+  }
+
+  static async fork(): Promise<Child> {
+    const child = fork(CHILD, [], {
+      execArgv: ['--import', 'tsx', '--conditions=rx-token-stream-source'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
+    });
+    return new Child(child);
+  }
+
+  request<T>(request: ChildRequest): Promise<T> {
+    const id = this.#next++;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.#process.send({ id, request });
+    });
+  }
+
+  kill(): void {
+    this.#process.kill('SIGKILL');
+  }
+
+  get alive(): boolean {
+    return this.#process.exitCode === null && this.#process.signalCode === null;
+  }
+}
+
+describe('redisShared across 4 processes', function () {
+  this.timeout(30_000);
+  let url: string;
+  let redis: Redis;
+  let children: Child[] = [];
+  let server: TokenServer;
+  const fleet = { lockTtlMs: 1_500, sourceTimeoutMs: 1_000, pollMs: 50 };
+
+  before(async function () {
+    url = requireRedis(this);
+    redis = new Redis(url);
+    children = await Promise.all([1, 2, 3, 4].map(() => Child.fork()));
+  });
+  beforeEach(async () => {
+    server = await startTokenServer();
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+  after(async () => {
+    await Promise.all(
+      children.filter((child) => child.alive).map((child) => child.request({ type: 'teardown' }).then(() => child.exited)),
+    );
+    redis?.disconnect();
+  });
+
+  const setup = (key: string | undefined, alive = children): Promise<unknown> =>
+    Promise.all(
+      alive.map((child) =>
+        child.request({
+          type: 'setup',
+          tokenUrl: server.url,
+          ...(key === undefined ? {} : { redis: { url, key, ...fleet } }),
+          timeoutMs: 5_000,
+        }),
+      ),
+    );
+  const demand = (count: number, invalidate?: string, alive = children): Promise<string[][]> =>
+    Promise.all(
+      alive.map((child) => child.request<string[]>({ type: 'demand', count, ...(invalidate === undefined ? {} : { invalidate }) })),
+    );
+
+  it('makes 1 auth call for 1,000 concurrent demands from 4 processes on an empty cache', async () => {
+    await setup(`fleet-${randomUUID()}`);
+    const values = (await demand(250)).flat();
+    expect(values).to.have.length(1_000);
+    expect(new Set(values)).to.deep.equal(new Set(['tok-1']));
+    expect(server.calls).to.equal(1);
+  });
+
+  it('makes 4 auth calls for the same demands without redisShared (the count is real)', async () => {
+    await setup(undefined);
+    const values = (await demand(250)).flat();
+    expect(values).to.have.length(1_000);
+    expect(new Set(values).size).to.equal(4);
+    expect(server.calls).to.equal(4);
+  });
+
+  it('makes 1 new auth call when all 4 processes invalidate the same token at once', async () => {
+    await setup(`fleet-${randomUUID()}`);
+    const [first] = (await demand(1)).flat();
+    expect(server.calls).to.equal(1);
+    const values = (await demand(250, first)).flat();
+    expect(new Set(values)).to.deep.equal(new Set(['tok-2']));
+    expect(server.calls).to.equal(2);
+  });
+
+  it('serves the waiters by polling when the announcement is lost', async () => {
+    const key = `fleet-${randomUUID()}`;
+    const keys = sharedKeys({ key });
+    await setup(key);
+    // This spec is the holder: it takes the lock, and then stores the token without PUBLISH.
+    await redis.set(keys.lockKey, 'the-spec', 'PX', 10_000);
+    const pending = demand(25);
+    for (let i = 0; i < 500; i += 1) {
+      const [, subscribed] = (await redis.pubsub('NUMSUB', keys.channel)) as [string, number];
+      if (subscribed === 4) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await redis.set(keys.tokenKey, JSON.stringify({ value: 'never-announced', expiresAt: Date.now() + 60_000 }));
+    const values = (await pending).flat();
+    expect(new Set(values)).to.deep.equal(new Set(['never-announced']));
+    expect(values).to.have.length(100);
+    expect(server.calls).to.equal(0);
+    expect(await redis.exists(keys.lockKey)).to.equal(1);
+  });
+
+  it('hands over within lockTtlMs when the lock holder is SIGKILLed in the middle of its auth call', async () => {
+    await setup(`fleet-${randomUUID()}`);
+    server.hold = true;
+    const pending = children.map((child) => child.request<string[]>({ type: 'demand', count: 25 }));
+    const first = await server.nextHeld();
+    server.hold = false;
+    const victim = children.find((child) => String(child.pid) === first.process);
+    expect(victim, 'the holder is one of the children').to.not.equal(undefined);
+    const killedAt = Date.now();
+    victim?.kill();
+    const survivors = children.filter((child) => child !== victim);
+    const results = await Promise.allSettled(pending);
+    const elapsed = Date.now() - killedAt;
+    const values = results
+      .filter((_, i) => children[i] !== victim)
+      .flatMap((result) => (result.status === 'fulfilled' ? result.value : [`rejected: ${String(result.reason)}`]));
+    expect(values).to.have.length(survivors.length * 25);
+    expect(new Set(values)).to.deep.equal(new Set(['tok-2']));
+    expect(server.calls).to.equal(2);
+    expect(elapsed).to.be.at.most(fleet.lockTtlMs + 1_500);
+    await victim?.exited;
+  });
+});
