@@ -1,7 +1,7 @@
 import nodeFetch from 'node-fetch';
 import * as oauth from 'oauth4webapi';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import type { TokenSource } from '../token.js';
+import type { Token, TokenSource, TokenSourceContext } from '../token.js';
 import { networkError, responseError } from './failure.js';
 import { toToken } from './token-response.js';
 import { webFetch, type TokenFetch } from './web-fetch.js';
@@ -88,7 +88,7 @@ function parseTokenUrl(tokenUrl: unknown, allowHttp: boolean): URL {
 }
 
 /**
- * A {@link TokenSource} that asks an OAuth 2.0 token endpoint for a token with the client
+ * A {@link TokenSource} (promise-returning) that asks an OAuth 2.0 token endpoint for a token with the client
  * credentials grant (RFC 6749 4.4).
  *
  * Each call sends one request, cancelled by the stream's signal. The token's `expiresAt`
@@ -103,7 +103,7 @@ function parseTokenUrl(tokenUrl: unknown, allowHttp: boolean): URL {
  * })
  * ```
  */
-export function clientCredentials(options: ClientCredentialsOptions): TokenSource {
+export function clientCredentials(options: ClientCredentialsOptions): (context: TokenSourceContext) => Promise<Token> {
   check(typeof options === 'object' && options !== null, 'options', 'an object');
   const {
     tokenUrl,

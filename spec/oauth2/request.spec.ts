@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { clientCredentials, type ClientCredentialsOptions, type TokenSourceContext } from 'rx-token-stream';
+import { CLIENT_SECRET, send, tokenEndpoint } from './support.js';
+
+const context = (): TokenSourceContext => ({ signal: new AbortController().signal, reason: 'initial', report: () => {} });
+
+describe('clientCredentials request (RFC 6749 4.4.2, 2.3.1) and options', () => {
+  let endpoint: Awaited<ReturnType<typeof tokenEndpoint>>;
+  before(async () => {
+    endpoint = await tokenEndpoint((res) => send(res, 200, { access_token: 'a-token', token_type: 'Bearer', expires_in: 60 }));
+  });
+  beforeEach(() => endpoint.received.splice(0));
+  after(() => endpoint.close());
+
+  // Characters that RFC 6749 2.3.1 says to form-encode before Basic: a naive btoa(id:secret) breaks on ':'.
+  const clientId = 'reports client:eu';
+
+  it('sends Basic credentials, form-encoded before base64 (the default)', async () => {
+    await clientCredentials({ tokenUrl: endpoint.tokenUrl, clientId, clientSecret: CLIENT_SECRET })(context());
+
+    const [request] = endpoint.received;
+    const basic = Buffer.from(String(request?.headers.authorization).replace(/^Basic /, ''), 'base64').toString('utf8');
+    const [id, secret] = basic.split(':').map((part) => decodeURIComponent(part.replace(/\+/g, ' ')));
+    expect([id, secret]).to.deep.equal([clientId, CLIENT_SECRET]);
+    expect([...(request?.body ?? [])]).to.deep.equal([['grant_type', 'client_credentials']]);
+    expect(request?.headers['content-type']).to.match(/^application\/x-www-form-urlencoded/);
+    expect(request?.headers.accept).to.equal('application/json');
+  });
+
+  it("sends client_id and client_secret in the body with clientAuth: 'post', plus scope and audience", async () => {
+    await clientCredentials({
+      tokenUrl: endpoint.tokenUrl,
+      clientId,
+      clientSecret: CLIENT_SECRET,
+      clientAuth: 'post',
+      scope: 'reports:read',
+      audience: 'https://api.example.com',
+    })(context());
+
+    const [request] = endpoint.received;
+    expect(request?.headers.authorization).to.equal(undefined);
+    expect(Object.fromEntries(request?.body ?? [])).to.deep.equal({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: CLIENT_SECRET,
+      scope: 'reports:read',
+      audience: 'https://api.example.com',
+    });
+  });
+
+  it('takes the global fetch as well as node-fetch', async () => {
+    const token = await clientCredentials({ tokenUrl: endpoint.tokenUrl, clientId, clientSecret: CLIENT_SECRET, fetch: globalThis.fetch })(context());
+    expect(token.value).to.equal('a-token');
+    expect(endpoint.received).to.have.length(1);
+  });
+
+  describe('rejects bad options at once with a TypeError naming the option, never echoing the secret', () => {
+    const good: ClientCredentialsOptions = { tokenUrl: 'https://auth.example.com/token', clientId: 'id', clientSecret: CLIENT_SECRET };
+    const cases: [string, Partial<Record<keyof ClientCredentialsOptions, unknown>>][] = [
+      ['tokenUrl', { tokenUrl: 'not a url' }],
+      ['tokenUrl', { tokenUrl: 'http://auth.example.com/token' }],
+      ['tokenUrl', { tokenUrl: `https://id:${CLIENT_SECRET}@auth.example.com/token` }],
+      ['tokenUrl', { tokenUrl: 'https://auth.example.com/token#x' }],
+      ['tokenUrl', { tokenUrl: 'ftp://auth.example.com/token' }],
+      ['clientId', { clientId: '' }],
+      ['clientSecret', { clientSecret: undefined }],
+      ['scope', { scope: [] }],
+      ['scope', { scope: ['ok', ''] }],
+      ['audience', { audience: 42 }],
+      ['clientAuth', { clientAuth: 'jwt' }],
+      ['fetch', { fetch: 'node-fetch' }],
+      ['scheduler', { scheduler: {} }],
+      ['defaultExpiresInMs', { defaultExpiresInMs: 0 }],
+      ['defaultExpiresInMs', { defaultExpiresInMs: Number.NaN }],
+      ['maxRetryAfterMs', { maxRetryAfterMs: -1 }],
+      ['allowHttp', { allowHttp: 'yes' }],
+    ];
+    for (const [name, patch] of cases) {
+      it(`${name}: ${JSON.stringify(patch).replace(CLIENT_SECRET, '<secret>')}`, () => {
+        expect(() => clientCredentials({ ...good, ...patch } as ClientCredentialsOptions))
+          .to.throw(TypeError, `clientCredentials: option \`${name}\``)
+          .with.property('message')
+          .that.does.not.include(CLIENT_SECRET);
+      });
+    }
+
+    it('allows http: on loopback hosts, and elsewhere only with allowHttp', () => {
+      for (const tokenUrl of ['http://127.0.0.1:8080/token', 'http://localhost/token', 'http://[::1]/token']) {
+        expect(() => clientCredentials({ ...good, tokenUrl })).not.to.throw();
+      }
+      expect(() => clientCredentials({ ...good, tokenUrl: 'http://auth.internal/token', allowHttp: true })).not.to.throw();
+    });
+  });
+});
