@@ -1,0 +1,226 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { parseFlags } from '../demo/cli.js';
+import { Tally, judge, percentile, type ServiceReport } from '../demo/results.js';
+import { createTerminal } from '../demo/terminal.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+interface Run {
+  /** null when the child was killed: it did not exit by itself in time. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the demo as a user would, in its own process, and waits for it to exit by itself. */
+function runDemo(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=rx-token-stream-source', 'demo/run.ts', ...args],
+      { cwd: root, timeout: 15_000, env: { ...process.env, NODE_OPTIONS: '' } },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+// The demo's tokens are `<base64url payload>.<base64url signature>`: nothing like it may be printed.
+const TOKEN_SHAPE = /[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}/;
+// Anything but newline and tab: a pipe must get plain text.
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
+
+const small = ['--parallel', '20', '--rounds', '2', '--ttl', '300ms', '--auth-latency', '10ms'];
+
+describe('demo', () => {
+  describe('npm run demo, run as a child process', () => {
+    let json: Run;
+    let human: Run;
+    before(async () => {
+      [json, human] = await Promise.all([runDemo(['--json', ...small]), runDemo(small)]);
+    });
+
+    it('exits 0 by itself and prints only JSON on stdout with --json', () => {
+      expect(json.code, json.stderr).to.equal(0);
+      expect(() => JSON.parse(json.stdout)).not.to.throw();
+    });
+
+    it('counts one reactive auth call per token rotation, no reactive failure, and more naive auth calls', () => {
+      const report = JSON.parse(json.stdout) as { ok: boolean; options: unknown; services: ServiceReport[] };
+      expect(report.ok).to.equal(true);
+      expect(report.options).to.deep.equal({ parallel: 20, rounds: 2, ttlMs: 300, authLatencyMs: 10 });
+      const [naive, reactive] = report.services;
+      expect(naive?.name).to.equal('naive');
+      expect(reactive?.name).to.equal('reactive');
+      expect(reactive?.rotations).to.be.at.least(2);
+      expect(reactive?.total.authCalls).to.equal(reactive?.rotations);
+      expect(reactive?.total.failed).to.equal(0);
+      expect(reactive?.total.unauthorized).to.equal(0);
+      expect(naive?.total.authCalls).to.be.greaterThan(reactive?.total.authCalls ?? Infinity);
+      for (const service of [naive, reactive]) {
+        expect(service?.rounds.map((round) => [round.round, round.mode, round.requests])).to.deep.equal([
+          [1, 'sequential', 20],
+          [2, 'parallel', 20],
+        ]);
+        expect(service?.total.requests).to.equal(40);
+      }
+      // Sequentially, the naive version works: one token, no 401.
+      expect(naive?.rounds[0]).to.include({ authCalls: 1, unauthorized: 0, failed: 0 });
+      // In parallel, each naive request that met the expired token saw a 401 and fetched its own.
+      expect(naive?.rounds[1]?.authCalls).to.equal(naive?.rounds[1]?.unauthorized);
+      expect(naive?.rounds[1]?.authCalls).to.be.greaterThan(1);
+    });
+
+    it('logs every token rotation, without the token, on stderr with --json', () => {
+      const report = JSON.parse(json.stdout) as { services: ServiceReport[] };
+      const rotations = json.stderr.split('\n').filter((line) => /token rotation #\d+/.test(line));
+      expect(rotations).to.have.length(report.services[1]?.rotations ?? -1);
+      expect(json.stderr).not.to.match(TOKEN_SHAPE);
+      expect(json.stdout).not.to.match(TOKEN_SHAPE);
+    });
+
+    it('prints the side-by-side table as plain text when piped', () => {
+      expect(human.code, human.stderr).to.equal(0);
+      expect(human.stdout).to.match(/round\s+service\s+requests\s+auth calls\s+401s seen\s+failed\s+p50 ms\s+p99 ms/);
+      expect(human.stdout).to.match(/^total\s+naive\s+40\s/m);
+      expect(human.stdout).to.match(/^\s+reactive\s+40\s/m);
+      expect(human.stdout).to.match(/^OK: /m);
+      expect(human.stdout).not.to.match(CONTROL);
+      expect(human.stdout).not.to.match(TOKEN_SHAPE);
+    });
+  });
+
+  describe('flags', () => {
+    it('exits 2 with a one-line error for an unknown, a non-numeric or a zero flag', async () => {
+      const runs = await Promise.all([
+        runDemo(['--bogus']),
+        runDemo(['--parallel', 'many']),
+        runDemo(['--parallel', '0']),
+      ]);
+      for (const run of runs) {
+        expect(run.code, run.stderr).to.equal(2);
+        expect(run.stdout).to.equal('');
+        expect(run.stderr.trimEnd().split('\n')).to.have.length(1);
+      }
+      expect(runs.map((run) => run.stderr)).to.satisfy((lines: string[]) =>
+        lines[0]?.includes('--bogus') && lines[1]?.includes('--parallel') && lines[2]?.includes('--parallel'),
+      );
+    });
+
+    it('rejects bad values with the flag named, and accepts durations with or without a unit', () => {
+      expect(() => parseFlags(['--rounds', '1.5'])).to.throw(/--rounds/);
+      expect(() => parseFlags(['--ttl', 'soon'])).to.throw(/--ttl/);
+      expect(() => parseFlags(['--ttl', '0'])).to.throw(/--ttl/);
+      expect(() => parseFlags(['--ttl', '40ms', '--auth-latency', '50ms'])).to.throw(/--ttl/);
+      expect(() => parseFlags(['--parallel'])).to.throw(/--parallel/);
+      expect(() => parseFlags(['extra'])).to.throw(/extra/);
+      expect(parseFlags(['--ttl', '1.5', '--auth-latency', '0.1s'])).to.include({ ttlMs: 1500, authLatencyMs: 100 });
+      expect(parseFlags([])).to.deep.equal({
+        parallel: 100,
+        rounds: 3,
+        ttlMs: 2000,
+        authLatencyMs: 50,
+        json: false,
+        help: false,
+      });
+    });
+
+    it('lists every flag with its default in --help', async () => {
+      const run = await runDemo(['--help']);
+      expect(run.code).to.equal(0);
+      for (const flag of ['--parallel', '--rounds', '--ttl', '--auth-latency']) {
+        expect(run.stdout).to.match(new RegExp(`^\\s+${flag} .*\\(default [^)]+\\)$`, 'm'));
+      }
+      expect(run.stdout).to.match(/^\s+--json /m);
+      expect(run.stdout).to.match(/^\s+-h, --help /m);
+    });
+  });
+
+  describe('verdict', () => {
+    const reactive = (authCalls: number, rotations: number, failed = 0): ServiceReport => {
+      const tally = new Tally('reactive');
+      tally.add(1, { requests: 10, failed, latenciesMs: [1] }, { authCalls, unauthorized: 0 });
+      return tally.report(rotations);
+    };
+
+    it('holds only with one auth call per rotation and no failed reactive request', () => {
+      expect(judge([reactive(3, 3)]).ok).to.equal(true);
+      expect(judge([reactive(4, 3)])).to.deep.equal({ ok: false, reason: 'reactive made 4 auth calls for 3 token rotations' });
+      expect(judge([reactive(3, 3, 2)])).to.deep.equal({ ok: false, reason: '2 reactive requests failed' });
+      expect(judge([reactive(0, 0)]).ok).to.equal(false);
+    });
+
+    it('takes percentiles by nearest rank', () => {
+      const values = Array.from({ length: 100 }, (_, index) => 100 - index);
+      expect(percentile(values, 50)).to.equal(50);
+      expect(percentile(values, 99)).to.equal(99);
+      expect(percentile([7], 99)).to.equal(7);
+      expect(percentile([], 50)).to.equal(0);
+    });
+  });
+
+  describe('progress', () => {
+    let clock: sinon.SinonFakeTimers;
+    beforeEach(() => {
+      clock = sinon.useFakeTimers();
+    });
+    afterEach(() => clock.restore());
+
+    const sink = (isTTY: boolean) => {
+      const chunks: string[] = [];
+      return { chunks, stream: { isTTY, write: (text: string) => chunks.push(text) } };
+    };
+
+    it('stays silent for a task shorter than a second', () => {
+      const { chunks, stream } = sink(true);
+      const progress = createTerminal(stream).progress('round 2 naive', 10);
+      clock.tick(999);
+      progress.done();
+      clock.tick(5_000);
+      expect(chunks).to.deep.equal([]);
+      expect(clock.countTimers()).to.equal(0);
+    });
+
+    it('prints plain lines, once a second, to a pipe', () => {
+      const { chunks, stream } = sink(false);
+      const terminal = createTerminal(stream);
+      const progress = terminal.progress('round 2 naive', 10);
+      progress.tick();
+      clock.tick(1_000);
+      progress.tick();
+      clock.tick(1_000);
+      terminal.log('reactive: token rotation #2');
+      progress.done();
+      expect(chunks).to.deep.equal([
+        'round 2 naive: 1/10 requests\n',
+        'round 2 naive: 2/10 requests\n',
+        'reactive: token rotation #2\n',
+        'round 2 naive: 2/10 requests, done\n',
+      ]);
+      expect(chunks.join('')).not.to.match(CONTROL);
+      expect(clock.countTimers()).to.equal(0);
+    });
+
+    it('redraws a bar in place on a terminal, and keeps log lines above it', () => {
+      const { chunks, stream } = sink(true);
+      const terminal = createTerminal(stream);
+      const progress = terminal.progress('round 2 naive', 4);
+      progress.tick();
+      clock.tick(1_000);
+      expect(chunks.at(-1)).to.equal('\r\x1b[Kround 2 naive [#####...............] 1/4');
+      terminal.log('reactive: token rotation #2');
+      expect(chunks.at(-1)).to.equal('\r\x1b[Kreactive: token rotation #2\nround 2 naive [#####...............] 1/4');
+      progress.tick();
+      clock.tick(100);
+      expect(chunks.at(-1)).to.equal('\r\x1b[Kround 2 naive [##########..........] 2/4');
+      progress.done();
+      expect(chunks.slice(-2)).to.deep.equal(['\r\x1b[K', 'round 2 naive: 2/4 requests, done\n']);
+      expect(clock.countTimers()).to.equal(0);
+    });
+  });
+});
