@@ -268,7 +268,9 @@ export class TokenStream {
       return this.#attempt(reason, previous);
     }).pipe(
       retry({
-        count: this.#retry.count,
+        // Nobody waits for a background refresh: the next demand after the retry delay
+        // tries again, so it holds no retry timer that could keep the process alive.
+        count: reason === 'background' ? 0 : this.#retry.count,
         delay: (error: unknown, retryCount: number) => {
           if (!isRetryable(error)) return throwError(() => error);
           const delayMs = retryAfterOf(error) ?? backoffDelay(this.#retry, retryCount);
@@ -349,7 +351,15 @@ export class TokenStream {
     // The old token is still served until it expires; ask again no sooner than the retry delay.
     this.#backgroundRetryAt = now + this.#retry.delayMs;
     this.#events.next({ type: 'refresh-failure', reason, attempts, durationMs: now - startedAt, error: final, at: now });
-    this.#notify(final, false);
+    // Callers who came while the background attempt ran (their token expired meanwhile)
+    // get a refresh of their own, with every retry, rather than that one attempt's error.
+    if (reason === 'background' && this.#waiting()) this.#rerun = 'expired';
+    else this.#notify(final, false);
+  }
+
+  #waiting(): boolean {
+    for (const { received } of this.#subscribers) if (!received) return true;
+    return false;
   }
 
   /** Errors every subscriber still waiting for its first token; on close, completes the rest. */

@@ -85,6 +85,41 @@ describe('TokenStream expiry and the refresh window', () => {
         }, 300);
       });
     });
+
+    it('makes a single attempt in the background, whatever retry.count says', () => {
+      marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
+        const first$ = cold('a|', values);
+        const failing$ = cold<Token>('-#');
+        const source = sinon.stub().returns(failing$);
+        source.onCall(0).returns(first$);
+        const tokens = stream({ source, refreshWindowMs: 60, retry: { count: 2, delayMs: 5, jitter: 0 } });
+        expectObservable(tokens.token$.pipe(first()), '^').toBe('(a|)', values);
+        expectObservable(tokens.token$.pipe(first()), '140ms ^').toBe('140ms (a|)', values);
+        expectSubscriptions(failing$.subscriptions).toBe('140ms ^!');
+      });
+    });
+
+    it('gives callers who joined a failing background refresh a full refresh of their own', () => {
+      marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
+        const first$ = cold('a|', values);
+        const slow$ = cold<Token>('----------#');
+        const failing$ = cold<Token>('-#');
+        const after$ = cold('-b|', values);
+        const source = sinon.stub();
+        source.onCall(0).returns(first$);
+        source.onCall(1).returns(slow$);
+        source.onCall(2).returns(failing$);
+        source.onCall(3).returns(after$);
+        const tokens = stream({ source, refreshWindowMs: 60, retry: { count: 1, delayMs: 5, jitter: 0 } });
+        expectObservable(tokens.token$.pipe(first()), '^').toBe('(a|)', values);
+        // Background at 195 fails at 205; A expired at 200, so the caller from 201 waits.
+        expectObservable(tokens.token$.pipe(first()), '195ms ^').toBe('195ms (a|)', values);
+        expectObservable(tokens.token$.pipe(first()), '201ms ^').toBe('212ms (b|)', values);
+        expectSubscriptions(slow$.subscriptions).toBe('195ms ^---------!');
+        expectSubscriptions(failing$.subscriptions).toBe('205ms ^!');
+        expectSubscriptions(after$.subscriptions).toBe('211ms ^!');
+      });
+    });
   });
 
   describe('5. expiry', () => {
