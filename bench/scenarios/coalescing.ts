@@ -98,7 +98,7 @@ export const coalescing: Scenario = async ({ quick, progress }) => {
   // The target compares promise with promise: getToken() against the memoized promise.
   // token$ subscribers are shown against the same bar but not held to it: each is an RxJS
   // subscription of its own to tear down, where N getToken() callers share one.
-  for (const [contender, gate] of [[rxGetToken, 'ratio'], [rxTokenFirst, 'info']] as const) {
+  for (const [contender, gate] of [[rxGetToken, 'measure'], [rxTokenFirst, 'info']] as const) {
     targets.push(
       target(
         `${contender.name}: release p50 / memoized at N=10,000`,

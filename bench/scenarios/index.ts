@@ -9,5 +9,8 @@ export interface ScenarioEntry {
 export const scenarios: Record<string, ScenarioEntry> = {
   coalescing: { load: async () => (await import('./coalescing.js')).coalescing },
   'storm': { load: async () => (await import('./storm.js')).stormScenario },
+  'http-overhead': { load: async () => (await import('./http-overhead.js')).httpOverhead },
   'hot-path': { load: async () => (await import('./hot-path.js')).hotPath },
+  memory: { load: async () => (await import('./memory.js')).memory },
+  fleet: { load: async () => (await import('./fleet.js')).fleet },
 };

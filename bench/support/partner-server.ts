@@ -30,17 +30,19 @@ export interface PartnerStats {
   maxAttempts: number;
   /** How many distinct `x-request-id`s were seen. */
   requestIds: number;
+  /** TCP connections accepted (keep-alive reuse shows as few). */
+  connections: number;
 }
 
 const config: PartnerConfig = { authDelayMs: 0, tokenTtlMs: 3_600_000, rotateEvery: 0 };
 let issued = 0;
 let current: string | undefined;
 let acceptedSinceIssue = 0;
-let stats: PartnerStats = { authCalls: 0, requests: 0, ok: 0, rejected: 0, maxAttempts: 0, requestIds: 0 };
+let stats: PartnerStats = { authCalls: 0, requests: 0, ok: 0, rejected: 0, maxAttempts: 0, requestIds: 0, connections: 0 };
 let attempts = new Map<string, number>();
 
 function reset(): void {
-  stats = { authCalls: 0, requests: 0, ok: 0, rejected: 0, maxAttempts: 0, requestIds: 0 };
+  stats = { authCalls: 0, requests: 0, ok: 0, rejected: 0, maxAttempts: 0, requestIds: 0, connections: 0 };
   attempts = new Map();
 }
 
@@ -104,6 +106,7 @@ const server = createServer((req, res) => {
     else json(res, 404, { error: 'not found' });
   });
 });
+server.on('connection', () => (stats.connections += 1));
 // Thousands of parallel requests arrive at once in the storm.
 server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
   process.send?.({ port: (server.address() as AddressInfo).port });

@@ -9,6 +9,7 @@ import type { PartnerConfig, PartnerStats } from './partner-server.js';
 export interface Partner {
   /** `http://127.0.0.1:<port>` */
   origin: string;
+  port: number;
   configure(config: Partial<PartnerConfig>): Promise<PartnerStats>;
   /** Revokes the current token: the API rejects it from now on. */
   revoke(): Promise<PartnerStats>;
@@ -37,6 +38,12 @@ function post(port: number, path: string, body = ''): Promise<string> {
   });
 }
 
+/** The plain token source every contender uses: one POST /token to the partner on `port`. */
+export async function authCallTo(port: number): Promise<Token> {
+  const body = JSON.parse(await post(port, '/token')) as { access_token: string; expires_in_ms: number };
+  return { value: body.access_token, expiresAt: clock.now() + body.expires_in_ms };
+}
+
 /** Forks the partner server and waits until it listens. */
 export async function startPartner(config: Partial<PartnerConfig> = {}): Promise<Partner> {
   const child: ChildProcess = fork(new URL('./partner-server.ts', import.meta.url), [], {
@@ -55,10 +62,8 @@ export async function startPartner(config: Partial<PartnerConfig> = {}): Promise
     revoke: () => controlCall('revoke'),
     reset: () => controlCall('reset'),
     stats: () => controlCall('stats'),
-    async authCall() {
-      const body = JSON.parse(await post(port, '/token')) as { access_token: string; expires_in_ms: number };
-      return { value: body.access_token, expiresAt: clock.now() + body.expires_in_ms };
-    },
+    port,
+    authCall: () => authCallTo(port),
     close: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

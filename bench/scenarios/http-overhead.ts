@@ -1,0 +1,72 @@
+import fetch from 'node-fetch';
+import { TokenStream, authFetch } from 'rx-token-stream';
+import { clockScheduler } from '../contenders/contender.js';
+import { target, type Row } from '../report.js';
+import { startPartner } from '../support/partner.js';
+import { collect, percentiles, rotate, runConcurrently } from '../support/stats.js';
+import type { Scenario } from './scenario.js';
+
+interface Variant {
+  name: string;
+  get: (url: string) => Promise<{ status: number; arrayBuffer(): Promise<ArrayBuffer> }>;
+}
+
+/** Scenario 4: authFetch against raw node-fetch with a fixed header, on a real loopback server. */
+export const httpOverhead: Scenario = async ({ quick, progress }) => {
+  const concurrency = 64;
+  const [requests, repeats] = quick ? [1_000, 3] : [5_000, 12];
+  const partner = await startPartner();
+  try {
+    const tokens = new TokenStream({ source: () => partner.authCall(), scheduler: clockScheduler });
+    const token = await tokens.getToken();
+    const viaAuthFetch = authFetch(tokens, { origins: [partner.origin] });
+    const authorization = `Bearer ${token.value}`;
+    const variants: Variant[] = [
+      { name: 'node-fetch, fixed Authorization', get: (url) => fetch(url, { headers: { authorization } }) },
+      { name: 'rx-token-stream authFetch', get: (url) => viaAuthFetch(url) },
+    ];
+    const url = `${partner.origin}/api`;
+    let failed = 0;
+    const round = async (variant: Variant, count: number): Promise<number> => {
+      const startedAt = performance.now();
+      await runConcurrently(count, concurrency, async () => {
+        const response = await variant.get(url);
+        await response.arrayBuffer();
+        if (response.status !== 200) failed += 1;
+      });
+      return count / ((performance.now() - startedAt) / 1000);
+    };
+    for (const variant of variants) await round(variant, Math.min(requests, 1_000));
+    const samples = new Map(variants.map((v) => [v.name, [] as number[]]));
+    for (let r = 0; r < repeats; r += 1) {
+      for (const variant of rotate(variants, r)) {
+        collect();
+        samples.get(variant.name)!.push(await round(variant, requests));
+      }
+      progress(r + 1, repeats);
+    }
+    const { authCalls } = await partner.stats();
+    tokens.close();
+    const raw = percentiles(samples.get(variants[0]!.name)!).p50;
+    const rows: Row[] = variants.map((variant) => {
+      const rps = samples.get(variant.name)!;
+      return {
+        contender: variant.name,
+        figures: { 'req/s p50': percentiles(rps).p50, 'req/s slowest round': Math.min(...rps), 'ratio to node-fetch (p50)': percentiles(rps).p50 / raw },
+      };
+    });
+    const ours = percentiles(samples.get(variants[1]!.name)!).p50;
+    return {
+      id: '4 HTTP overhead',
+      title: `4. HTTP overhead: ${requests.toLocaleString('en-US')} GETs per round at concurrency ${concurrency}, ${repeats} rounds each`,
+      rows,
+      targets: [
+        target('authFetch req/s / node-fetch req/s', ours / raw, '≥ 0.95', 'measure', (v) => v >= 0.95),
+        target('requests not answered 200', failed, '= 0', 'count', (v) => v === 0),
+        target('auth calls', authCalls, '= 1', 'count', (v) => v === 1),
+      ],
+    };
+  } finally {
+    await partner.close();
+  }
+};
