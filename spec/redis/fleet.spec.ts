@@ -69,7 +69,9 @@ describe('redisShared across 4 processes', function () {
   let redis: Redis;
   let children: Child[] = [];
   let server: TokenServer;
-  const fleet = { lockTtlMs: 1_500, sourceTimeoutMs: 1_000, pollMs: 50 };
+  // A wait longer than the streams' timeoutMs: a waiter that misses the token fails its
+  // demand instead of finding it late.
+  const fleet = { lockTtlMs: 1_500, sourceTimeoutMs: 1_000, pollMs: 50, waitTimeoutMs: 60_000 };
 
   before(async function () {
     url = requireRedis(this);
@@ -148,6 +150,10 @@ describe('redisShared across 4 processes', function () {
     expect(values).to.have.length(100);
     expect(server.calls).to.equal(0);
     expect(await redis.exists(keys.lockKey)).to.equal(1);
+    // Found by polling within the first attempt, not by a retry after a timeout.
+    const events = await Promise.all(children.map((child) => child.request<string[]>({ type: 'events' })));
+    expect(events.flat().filter((type) => type === 'refresh-retry')).to.deep.equal([]);
+    expect(events.flat().filter((type) => type === 'refresh-success')).to.have.length(4);
   });
 
   it('hands over within lockTtlMs when the lock holder is SIGKILLed in the middle of its auth call', async () => {
@@ -171,5 +177,7 @@ describe('redisShared across 4 processes', function () {
     expect(server.calls).to.equal(2);
     expect(elapsed).to.be.at.most(fleet.lockTtlMs + 1_500);
     await victim?.exited;
+    const events = await Promise.all(survivors.map((child) => child.request<string[]>({ type: 'events' })));
+    expect(events.flat().filter((type) => type === 'refresh-retry' || type.startsWith('source:'))).to.deep.equal([]);
   });
 });
