@@ -4,6 +4,8 @@ import { sendJson, serve } from './http.js';
 
 /** What the reactive service needs. */
 export interface ReactiveServiceOptions {
+  /** Its name in the logs. */
+  name: string;
   /** Where the partner API is. */
   partnerOrigin: string;
   /** Where its tokens come from. */
@@ -28,15 +30,15 @@ export interface ReactiveService {
  * expired or rejected at once, the auth server is called once.
  */
 export async function startReactiveService(options: ReactiveServiceOptions): Promise<ReactiveService> {
-  const { partnerOrigin, source, log } = options;
+  const { name, partnerOrigin, source, log } = options;
   const tokens = new TokenStream({ source });
   // node-fetch with Authorization added for the partner's origin only; a 401 invalidates
   // the token that was sent and retries once with the next.
   const partnerFetch = authFetch(tokens, { origins: [partnerOrigin] });
 
   const failures = tokens.events$.subscribe((event) => {
-    if (event.type === 'refresh-retry') log(`token refresh attempt ${event.attempt} failed, retrying in ${event.delayMs}ms`);
-    if (event.type === 'refresh-failure') log(`token refresh failed: ${event.error.code}`);
+    if (event.type === 'refresh-retry') log(`${name}: token refresh attempt ${event.attempt} failed, retrying in ${event.delayMs}ms`);
+    if (event.type === 'refresh-failure') log(`${name}: token refresh failed: ${event.error.code}`);
   });
   let rotations = 0;
   const rotationLog = (async () => {
@@ -44,9 +46,9 @@ export async function startReactiveService(options: ReactiveServiceOptions): Pro
     for await (const token of eachValueFrom(tokens.token$)) {
       rotations += 1;
       const lifetime = token.expiresAt === undefined ? 'no expiry' : `expires in ${seconds(token.expiresAt - Date.now())}`;
-      log(`reactive: token rotation #${rotations}, ${lifetime}`);
+      log(`${name}: token rotation #${rotations}, ${lifetime}`);
     }
-  })().catch((error: unknown) => log(`reactive: token stream ended: ${(error as { code?: string }).code ?? error}`));
+  })().catch((error: unknown) => log(`${name}: token stream ended: ${(error as { code?: string }).code ?? error}`));
 
   const server = await serve(async (req, res) => {
     if (req.method !== 'GET' || req.url !== '/data') return sendJson(res, 404, { error: 'not found' });

@@ -44,33 +44,40 @@ export interface Stack {
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { ttlMs, authLatencyMs, log } = options;
-  const auth = await startTokenService({ ttlMs, latencyMs: authLatencyMs });
-  const partner = await startPartnerApi(auth.verify);
-  const closers: Array<() => Promise<void>> = [partner.close, auth.close];
-
-  const naive = await startNaiveService({
-    partnerOrigin: partner.origin,
-    newToken: async () => (await requestToken(auth.origin, 'naive')).value,
-  });
-  closers.unshift(naive.close);
-
-  const source: TokenSource = ({ signal }) => requestToken(auth.origin, 'reactive', signal);
-  const reactive = await startReactiveService({ partnerOrigin: partner.origin, source, log });
-  closers.unshift(reactive.close);
-
-  const counted = (name: string, origin: string): DemoService => ({
-    name,
-    origins: [origin],
-    authCalls: () => auth.callsBy(name),
-    unauthorized: () => partner.rejectedFor(name),
-  });
-
-  return {
-    services: [counted('naive', naive.origin), { ...counted('reactive', reactive.origin), rotations: reactive.rotations }],
-    msUntilTokensExpire: () => Math.max(0, auth.lastExpiresAt() - Date.now()),
-    async close() {
-      // Services first: they hold connections to the partner API and the auth server.
-      for (const close of closers) await close();
-    },
+  const started: Array<() => Promise<void>> = [];
+  // Last started, first closed: the services hold connections to the servers behind them.
+  const closeAll = async (): Promise<void> => {
+    for (const close of started.splice(0).reverse()) await close();
   };
+  try {
+    const auth = await startTokenService({ ttlMs, latencyMs: authLatencyMs });
+    started.push(auth.close);
+    const partner = await startPartnerApi(auth.verify);
+    started.push(partner.close);
+    const counted = (name: string, origin: string): DemoService => ({
+      name,
+      origins: [origin],
+      authCalls: () => auth.callsBy(name),
+      unauthorized: () => partner.rejectedFor(name),
+    });
+
+    const naive = await startNaiveService({
+      partnerOrigin: partner.origin,
+      newToken: async () => (await requestToken(auth.origin, 'naive')).value,
+    });
+    started.push(naive.close);
+
+    const source: TokenSource = ({ signal }) => requestToken(auth.origin, 'reactive', signal);
+    const reactive = await startReactiveService({ name: 'reactive', partnerOrigin: partner.origin, source, log });
+    started.push(reactive.close);
+
+    return {
+      services: [counted('naive', naive.origin), { ...counted('reactive', reactive.origin), rotations: reactive.rotations }],
+      msUntilTokensExpire: () => Math.max(0, auth.lastExpiresAt() - Date.now()),
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
 }

@@ -32,22 +32,22 @@ export function renderTable(services: ServiceReport[]): string {
 }
 
 /**
- * One sentence naming what the numbers show: the baseline (the first service without a
- * `TokenStream`) against each service that has one.
+ * One sentence naming what the numbers show: the first service without a `TokenStream`
+ * (the baseline) against each service that has one.
  */
 export function summarize(services: ServiceReport[], parallel: number): string {
   const baseline = services.find((service) => service.rotations === undefined);
   const reactive = services.filter((service) => service.rotations !== undefined);
   if (baseline === undefined || reactive.length === 0) return '';
-  const worst = (service: ServiceReport): number =>
-    Math.max(0, ...service.rounds.filter((round) => round.mode === 'parallel').map((round) => round.authCalls));
-  const others = reactive
-    .map((service) => `${service.name} ${service.total.authCalls} (${service.rotations} token rotations, ${service.total.unauthorized} 401s)`)
-    .join(', ');
+  const busiest = Math.max(0, ...baseline.rounds.filter((round) => round.mode === 'parallel').map((round) => round.authCalls));
+  const clauses = reactive.map(({ name, rotations, total }) => {
+    const rejections = total.unauthorized === 0 ? 'sees no 401' : `retries its ${total.unauthorized} 401s with the next token`;
+    return `${name} calls it once per token rotation (${rotations} rotations, ${total.authCalls} calls) and ${rejections}`;
+  });
   return (
-    `When the token expires under ${parallel} parallel requests, ${baseline.name} calls the auth server once per ` +
-    `request that sees the 401 (up to ${worst(baseline)} calls in a round); a TokenStream calls it once per rotation. ` +
-    `Auth calls in all: ${baseline.name} ${baseline.total.authCalls} (${baseline.total.unauthorized} 401s), ${others}.`
+    `What it shows: when the token expires under ${parallel} parallel requests, ${baseline.name} calls the auth ` +
+    `server once per request that sees a 401 (up to ${busiest} times a round, ${baseline.total.authCalls} in all); ` +
+    `${clauses.join('; ')}.`
   );
 }
 
