@@ -2,7 +2,7 @@ import nodeFetch from 'node-fetch';
 import * as oauth from 'oauth4webapi';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { Token, TokenSource, TokenSourceContext } from '../token.js';
-import { networkError, responseError } from './failure.js';
+import { networkError, responseError, stillWaitingError } from './failure.js';
 import { toToken } from './token-response.js';
 import { webFetch, type TokenFetch } from './web-fetch.js';
 
@@ -59,6 +59,10 @@ export interface ClientCredentialsOptions {
   allowHttp?: boolean;
 }
 
+// Retry-After counts whole seconds, and a timer may fire a millisecond early: the stream's
+// own wait for a Retry-After must not be turned away by the gate below.
+const RETRY_AFTER_SLACK_MS = 100;
+
 function check(ok: boolean, name: string, rule: string): void {
   if (!ok) throw new TypeError(`clientCredentials: option \`${name}\` must be ${rule}`);
 }
@@ -93,7 +97,8 @@ function parseTokenUrl(tokenUrl: unknown, allowHttp: boolean): URL {
  *
  * Each call sends one request, cancelled by the stream's signal. The token's `expiresAt`
  * counts from when the request was sent. Failures are {@link OAuthError}s: `retryable`
- * says whether the stream should try again, `retryAfterMs` when (429 and 503).
+ * says whether the stream should try again, `retryAfterMs` when (429 and 503). Until a
+ * `Retry-After` has passed, calls fail at once without a request (kind `retry-after`).
  *
  * @throws {TypeError} at once, naming the bad option (never its value).
  * @example
@@ -143,9 +148,14 @@ export function clientCredentials(options: ClientCredentialsOptions): (context: 
   };
   const transport = webFetch(fetch);
   const insecure = url.protocol === 'http:';
+  // From the last 429/503's Retry-After. The stream's retry waits it out within a refresh,
+  // but a refresh that gave up is followed by a fresh one on the next demand: without this,
+  // a busy service would send the endpoint one request per demand while it asks for calm.
+  let notBefore = -Infinity;
 
   return async ({ signal }) => {
     const sentAt = scheduler.now();
+    if (notBefore - sentAt > RETRY_AFTER_SLACK_MS) throw stillWaitingError(notBefore - sentAt, maxRetryAfterMs);
     let response: Response;
     try {
       response = await oauth.clientCredentialsGrantRequest(as, client, authenticate, parameters, {
@@ -161,7 +171,10 @@ export function clientCredentials(options: ClientCredentialsOptions): (context: 
     try {
       body = await oauth.processClientCredentialsResponse(as, client, response);
     } catch (failure) {
-      throw responseError(failure, response, scheduler.now(), maxRetryAfterMs);
+      const receivedAt = scheduler.now();
+      const error = responseError(failure, response, receivedAt, maxRetryAfterMs);
+      if (error.retryAfterMs !== undefined) notBefore = receivedAt + error.retryAfterMs;
+      throw error;
     }
     return toToken(body, sentAt, defaultExpiresInMs);
   };

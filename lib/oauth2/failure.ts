@@ -11,6 +11,18 @@ export function networkError(cause: unknown): OAuthError {
 }
 
 /**
+ * An earlier `Retry-After` has not passed, so no request was sent (RFC 6585 4). Retryable
+ * when the rest of the wait is within `maxRetryAfterMs`: the stream then waits it out.
+ */
+export function stillWaitingError(retryAfterMs: number, maxRetryAfterMs: number): OAuthError {
+  return new OAuthError('Token endpoint asked to wait (Retry-After): no request sent before then', {
+    kind: 'retry-after',
+    retryable: retryAfterMs <= maxRetryAfterMs,
+    retryAfterMs,
+  });
+}
+
+/**
  * Classifies what oauth4webapi threw while reading `response`.
  *
  * oauth4webapi's own errors are not kept as `cause`: theirs holds the parsed body (with

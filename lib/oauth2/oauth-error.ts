@@ -9,8 +9,15 @@ import { TokenError } from '../errors.js';
  * - `invalid-token-response`: a 200 JSON object that breaks RFC 6749 5.1 (no `access_token`,
  *   an unusable `expires_in` or `token_type`).
  * - `network`: no response at all (connection refused or reset, request aborted).
+ * - `retry-after`: no request was sent, because an earlier `Retry-After` has not passed.
  */
-export type OAuthErrorKind = 'error-response' | 'http-status' | 'malformed-body' | 'invalid-token-response' | 'network';
+export type OAuthErrorKind =
+  | 'error-response'
+  | 'http-status'
+  | 'malformed-body'
+  | 'invalid-token-response'
+  | 'network'
+  | 'retry-after';
 
 /** What an {@link OAuthError} carries. */
 export interface OAuthErrorDetails {

@@ -55,6 +55,16 @@ describe('clientCredentials error handling (RFC 6749 5.2, HTTP)', () => {
         const failure = await failureOf(source());
         expect(failure).to.include({ kind: 'error-response', status, error, error_description: `${error} for this client`, retryable: false });
         expect(failure.message).to.equal(`Token endpoint answered ${status} with ${error}`);
+        expect(JSON.parse(JSON.stringify(failure))).to.deep.equal({
+          name: 'OAuthError',
+          code: 'ERR_OAUTH',
+          message: failure.message,
+          kind: 'error-response',
+          retryable: false,
+          status,
+          error,
+          error_description: `${error} for this client`,
+        });
       });
     }
   });

@@ -105,4 +105,38 @@ describe('clientCredentials in a TokenStream: what is retried, and when', () => 
     expect(retries).to.have.length(0);
     expect(error.cause).to.include({ retryable: false, retryAfterMs: 120_000, status: 429 });
   });
+
+  it('keeps to a long Retry-After across refreshes: later demands fail without a request until it passes', async () => {
+    replies = [(res) => send(res, 429, { error: 'rate_limited' }, { 'retry-after': '120' }), granted];
+    const { tokens, advanceTo } = stream();
+
+    await failureOf(tokens.getToken());
+    advanceTo(30_000);
+    const meanwhile = await failureOf(tokens.getToken());
+    // 90 s still to go, more than maxRetryAfterMs: fail now, and send nothing.
+    expect(meanwhile.cause).to.include({ kind: 'retry-after', retryAfterMs: 90_000, retryable: false });
+    expect(endpoint.received).to.have.length(1);
+
+    advanceTo(120_000);
+    expect(await tokens.getToken()).to.include({ value: 'fresh-token' });
+    expect(endpoint.received).to.have.length(2);
+  });
+
+  it('makes a call inside a shorter Retry-After wait out the rest (retryable, no request), and lets it through after', async () => {
+    replies = [(res) => send(res, 429, { error: 'rate_limited' }, { 'retry-after': '30' }), granted];
+    const { scheduler, advanceTo } = virtualClock();
+    const source = clientCredentials({ tokenUrl: endpoint.tokenUrl, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scheduler });
+    const context = { signal: new AbortController().signal, reason: 'initial' as const, report: () => {} };
+
+    await source(context).catch(() => {});
+    advanceTo(10_000);
+    const error: unknown = await source(context).catch((failure: unknown) => failure);
+    expect(error).to.include({ kind: 'retry-after', retryAfterMs: 20_000, retryable: true });
+    expect(endpoint.received).to.have.length(1);
+
+    // A timer may fire a hair early; the gate allows for it.
+    advanceTo(30_000 - 100);
+    expect(await source(context)).to.include({ value: 'fresh-token' });
+    expect(endpoint.received).to.have.length(2);
+  });
 });
