@@ -63,7 +63,7 @@ function table(header: string[], lines: string[][]): string {
 
 /** The figures of one scenario as a Markdown table. */
 export function renderScenario(result: ScenarioResult): string {
-  const title = `### ${result.title}`;
+  const title = `### ${result.title}${result.seconds === undefined ? '' : ` (${result.seconds.toFixed(1)} s)`}`;
   if (result.skipped !== undefined) return `${title}\n\nSkipped: ${result.skipped}`;
   const columns = [...new Set(result.rows.flatMap((row) => Object.keys(row.figures)))];
   const withCase = result.rows.some((row) => row.case !== undefined);

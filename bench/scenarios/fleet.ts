@@ -27,7 +27,7 @@ export const fleet: Scenario = async ({ quick, progress }) => {
   const title = `6. Fleet: ${processes} processes × ${demandsPerProcess.toLocaleString('en-US')} demands on an expired token`;
   const redis = await startRedis();
   if (typeof redis === 'string') return { id: '6 fleet', title, rows: [], targets: [], skipped: redis };
-  const rounds = quick ? 3 : 15;
+  const rounds = quick ? 2 : 15;
   const partner = await startPartner({ tokenTtlMs, authDelayMs: 10 });
   const workers = Array.from({ length: processes }, () =>
     fork(new URL('./fleet-worker.ts', import.meta.url), [], {

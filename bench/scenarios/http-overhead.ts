@@ -11,10 +11,30 @@ interface Variant {
   get: (url: string) => Promise<{ status: number; arrayBuffer(): Promise<ArrayBuffer> }>;
 }
 
+/**
+ * What authFetch itself costs per call, with a fetch that answers at once: the token, the
+ * origin check and the headers it builds, without any I/O. In µs, for the write-up only.
+ */
+async function wrapperCost(tokens: TokenStream, origin: string): Promise<number> {
+  const answer = { status: 200, headers: { get: () => null }, body: null, url: `${origin}/api` };
+  const noop = async (_input: string, _init?: object) => answer;
+  const wrapped = authFetch(tokens, { origins: [origin], fetch: noop });
+  const url = `${origin}/api`;
+  const count = 50_000;
+  for (let i = 0; i < count; i += 1) await wrapped(url);
+  const samples: number[] = [];
+  for (let r = 0; r < 5; r += 1) {
+    const startedAt = performance.now();
+    for (let i = 0; i < count; i += 1) await wrapped(url);
+    samples.push(((performance.now() - startedAt) * 1000) / count);
+  }
+  return percentiles(samples).p50;
+}
+
 /** Scenario 4: authFetch against raw node-fetch with a fixed header, on a real loopback server. */
 export const httpOverhead: Scenario = async ({ quick, progress }) => {
   const concurrency = 64;
-  const [requests, repeats] = quick ? [1_000, 3] : [5_000, 12];
+  const [requests, repeats] = quick ? [1_000, 2] : [5_000, 12];
   const partner = await startPartner();
   try {
     const tokens = new TokenStream({ source: () => partner.authCall(), scheduler: clockScheduler });
@@ -27,16 +47,21 @@ export const httpOverhead: Scenario = async ({ quick, progress }) => {
     ];
     const url = `${partner.origin}/api`;
     let failed = 0;
+    const cpu = new Map(variants.map((v) => [v.name, [] as number[]]));
     const round = async (variant: Variant, count: number): Promise<number> => {
       const startedAt = performance.now();
+      const cpuBefore = process.cpuUsage();
       await runConcurrently(count, concurrency, async () => {
         const response = await variant.get(url);
         await response.arrayBuffer();
         if (response.status !== 200) failed += 1;
       });
+      const used = process.cpuUsage(cpuBefore);
+      cpu.get(variant.name)!.push((used.user + used.system) / count);
       return count / ((performance.now() - startedAt) / 1000);
     };
     for (const variant of variants) await round(variant, Math.min(requests, 1_000));
+    for (const samples of cpu.values()) samples.length = 0;
     const samples = new Map(variants.map((v) => [v.name, [] as number[]]));
     for (let r = 0; r < repeats; r += 1) {
       for (const variant of rotate(variants, r)) {
@@ -45,6 +70,7 @@ export const httpOverhead: Scenario = async ({ quick, progress }) => {
       }
       progress(r + 1, repeats);
     }
+    const wrapperMicros = await wrapperCost(tokens, partner.origin);
     const { authCalls } = await partner.stats();
     tokens.close();
     const raw = percentiles(samples.get(variants[0]!.name)!).p50;
@@ -52,8 +78,17 @@ export const httpOverhead: Scenario = async ({ quick, progress }) => {
       const rps = samples.get(variant.name)!;
       return {
         contender: variant.name,
-        figures: { 'req/s p50': percentiles(rps).p50, 'req/s slowest round': Math.min(...rps), 'ratio to node-fetch (p50)': percentiles(rps).p50 / raw },
+        figures: {
+          'req/s p50': percentiles(rps).p50,
+          'req/s slowest round': Math.min(...rps),
+          'ratio to node-fetch (p50)': percentiles(rps).p50 / raw,
+          'client CPU µs/request p50': percentiles(cpu.get(variant.name)!).p50,
+        },
       };
+    });
+    rows.push({
+      contender: 'authFetch around a no-op fetch',
+      figures: { 'wrapper µs/request (token, origin check, headers)': wrapperMicros },
     });
     const ours = percentiles(samples.get(variants[1]!.name)!).p50;
     return {

@@ -8,9 +8,9 @@ export interface ScenarioEntry {
 /** Every scenario, in the order the bench runs them, by the id run.ts forks a child with. */
 export const scenarios: Record<string, ScenarioEntry> = {
   coalescing: { load: async () => (await import('./coalescing.js')).coalescing },
-  'storm': { load: async () => (await import('./storm.js')).stormScenario },
-  'http-overhead': { load: async () => (await import('./http-overhead.js')).httpOverhead },
+  storm: { load: async () => (await import('./storm.js')).stormScenario },
   'hot-path': { load: async () => (await import('./hot-path.js')).hotPath },
+  'http-overhead': { load: async () => (await import('./http-overhead.js')).httpOverhead },
   memory: { load: async () => (await import('./memory.js')).memory },
   fleet: { load: async () => (await import('./fleet.js')).fleet },
 };
