@@ -130,7 +130,7 @@ async function follow(
   token: Token,
 ): Promise<{ response: FetchResponseLike; carriedToken: boolean }> {
   let hop: Hop = { ...request.first, headers: new Headers(request.first.headers) };
-  hop.headers.set('authorization', `${token.type ?? 'Bearer'} ${token.value}`);
+  hop.headers.set('authorization', authorization(token));
   for (let hops = 0; ; hops += 1) {
     const response = await send(hop.url.href, {
       ...request.extra,
@@ -150,6 +150,20 @@ async function follow(
     if (hops >= request.follow) throw new TypeError(`authFetch: more than ${request.follow} redirects`);
     hop = nextHop(hop, response.status, location, request.replayable);
   }
+}
+
+// Visible ASCII, inner spaces and tabs: what every fetch accepts in a header value.
+const HEADER_VALUE = /^[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?$/;
+
+/**
+ * The Authorization value for `token`. `Headers.set` would reject a bad value with the value
+ * itself in the message, so a token unfit for a header is refused here with one naming none.
+ */
+function authorization(token: Token): string {
+  if (!HEADER_VALUE.test(token.value)) {
+    throw new TypeError('authFetch: the token value has characters an HTTP header cannot carry');
+  }
+  return `${token.type ?? 'Bearer'} ${token.value}`;
 }
 
 /** The rejection of a token: a 401, or a challenge for its scheme naming `invalid_token`. */
