@@ -79,7 +79,12 @@ async function main(): Promise<void> {
   const out = args.json === '-' ? process.stderr : process.stdout;
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar(
-        { format: '{scenario} [{bar}] {percentage}% | {elapsed}s', clearOnComplete: true, hideCursor: true },
+        {
+          format: '{scenario} [{bar}] {percentage}% | {duration}s',
+          clearOnComplete: true,
+          hideCursor: true,
+          stream: process.stderr,
+        },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
