@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { CREDENTIAL_HEADERS, dropCredentials, isLoopbackHost, isSameOrigin, parseOrigins } from '../lib/origins.js';
+
+const host = (url: string): string => new URL(url).hostname;
+
+describe('origins', () => {
+  describe('isLoopbackHost', () => {
+    it('accepts localhost, 127.0.0.0/8, ::1 and IPv4-mapped 127/8, in every spelling the URL parser normalises', () => {
+      for (const url of ['http://localhost', 'http://LOCALHOST:1', 'http://127.0.0.1', 'http://127.255.0.9', 'http://127.1', 'http://0x7f.1', 'http://[::1]', 'http://[0:0:0:0:0:0:0:1]', 'http://[::ffff:127.0.0.1]']) {
+        expect(isLoopbackHost(host(url)), url).to.equal(true);
+      }
+    });
+
+    it('refuses every other host, including look-alikes', () => {
+      for (const url of ['http://128.0.0.1', 'http://10.0.0.1', 'http://localhost.example.com', 'http://127.0.0.1.nip.io', 'http://[::2]', 'http://[::ffff:10.0.0.1]', 'http://example.com']) {
+        expect(isLoopbackHost(host(url)), url).to.equal(false);
+      }
+    });
+  });
+
+  describe('isSameOrigin', () => {
+    it('compares scheme, host and port, with default ports made explicit', () => {
+      const same = (a: string, b: string): boolean => isSameOrigin(new URL(a), new URL(b));
+      expect(same('https://api.example.com/a', 'https://API.example.com:443/b?c')).to.equal(true);
+      expect(same('http://127.0.0.1:8080/', 'http://127.0.0.1:8081/')).to.equal(false);
+      expect(same('http://127.0.0.1:8080/', 'http://localhost:8080/')).to.equal(false);
+      expect(same('https://api.example.com/', 'http://api.example.com/')).to.equal(false);
+      expect(same('https://api.example.com/', 'https://api.example.com:8443/')).to.equal(false);
+      expect(same('https://api.example.com/', 'https://evil.api.example.com/')).to.equal(false);
+    });
+  });
+
+  describe('parseOrigins', () => {
+    it('normalises entries to their origin', () => {
+      const allowed = parseOrigins(['https://API.example.com:443/', new URL('http://127.0.0.1:3000')], false);
+      expect([...allowed]).to.deep.equal(['https://api.example.com', 'http://127.0.0.1:3000']);
+    });
+
+    it('names the bad entry without echoing it', () => {
+      expect(() => parseOrigins(['https://user:hunter2@example.com'], false))
+        .to.throw(TypeError, /`origins\[0\]`/)
+        .with.property('message')
+        .that.does.not.include('hunter2');
+    });
+
+    it('refuses plain http to a remote host unless allowed', () => {
+      expect(() => parseOrigins(['http://10.0.0.1'], false)).to.throw(TypeError, /`origins\[0\]`/);
+      expect([...parseOrigins(['http://10.0.0.1'], true)]).to.deep.equal(['http://10.0.0.1']);
+    });
+  });
+
+  describe('dropCredentials', () => {
+    it('removes Authorization, Cookie and Proxy-Authorization in any case, and nothing else', () => {
+      const headers = new Headers({ AUTHORIZATION: 'Bearer x', Cookie: 'a=b', 'Proxy-Authorization': 'Basic y', 'X-Trace': '1' });
+      dropCredentials(headers);
+      expect([...headers]).to.deep.equal([['x-trace', '1']]);
+      expect(CREDENTIAL_HEADERS).to.deep.equal(['authorization', 'cookie', 'proxy-authorization']);
+    });
+  });
+});

@@ -1,0 +1,60 @@
+import { Readable } from 'node:stream';
+import { expect } from 'chai';
+import { isRedirectStatus, nextHop, type Hop } from '../lib/redirects.js';
+
+// The last argument of nextHop says whether the body can be sent again.
+
+function hop(url: string, method = 'GET', body: unknown = undefined): Hop {
+  const headers = new Headers({ authorization: 'Bearer t', cookie: 'a=b', 'content-type': 'text/plain', 'x-trace': '1' });
+  return { url: new URL(url), method, headers, body, sameOrigin: true };
+}
+
+const names = (next: Hop): string[] => [...next.headers.keys()];
+
+describe('redirects', () => {
+  it('follows 301, 302, 303, 307 and 308 only', () => {
+    expect([300, 301, 302, 303, 304, 305, 307, 308, 200, 401].filter(isRedirectStatus)).to.deep.equal([301, 302, 303, 307, 308]);
+  });
+
+  it('keeps the credentials and the body on a same-origin 307', () => {
+    const next = nextHop(hop('https://api.example.com/a', 'PUT', 'x'), 307, '/b', true);
+    expect(next).to.include({ method: 'PUT', body: 'x', sameOrigin: true });
+    expect(next.url.href).to.equal('https://api.example.com/b');
+    expect(names(next)).to.deep.equal(['authorization', 'content-type', 'cookie', 'x-trace']);
+  });
+
+  it('drops the credentials on a downgrade from https to http on the same host and port', () => {
+    const next = nextHop(hop('https://api.example.com:8443/a'), 302, 'http://api.example.com:8443/b', true);
+    expect(next.sameOrigin).to.equal(false);
+    expect(names(next)).to.deep.equal(['content-type', 'x-trace']);
+  });
+
+  it('drops the credentials for another port or another host', () => {
+    for (const location of ['https://api.example.com:444/', 'https://other.example.com/', '//API.example.com.evil.test/']) {
+      expect(names(nextHop(hop('https://api.example.com/'), 302, location, true)), location).to.deep.equal(['content-type', 'x-trace']);
+    }
+  });
+
+  it('stays foreign once the chain has left its first origin', () => {
+    const away = nextHop(hop('https://api.example.com/'), 302, 'https://other.example.com/', true);
+    away.headers.set('authorization', 'Bearer t');
+    const back = nextHop(away, 302, 'https://api.example.com/', true);
+    expect(back.sameOrigin).to.equal(false);
+    expect(back.headers.has('authorization')).to.equal(false);
+  });
+
+  it('turns 303 (not HEAD) and POST on 301/302 into a GET without body or body headers', () => {
+    for (const [status, method] of [[303, 'PUT'], [303, 'POST'], [301, 'POST'], [302, 'POST']] as const) {
+      const next = nextHop(hop('https://a.example/', method, 'x'), status, '/b', true);
+      expect([next.method, next.body, next.headers.has('content-type')], `${status} ${method}`).to.deep.equal(['GET', undefined, false]);
+    }
+    expect(nextHop(hop('https://a.example/', 'HEAD'), 303, '/b', true).method).to.equal('HEAD');
+    expect(nextHop(hop('https://a.example/', 'PUT', 'x'), 301, '/b', true)).to.include({ method: 'PUT', body: 'x' });
+  });
+
+  it('refuses to resend a streamed body, a non-http(s) Location and an invalid one', () => {
+    expect(() => nextHop(hop('https://a.example/', 'POST', Readable.from(['x'])), 308, '/b', false)).to.throw(TypeError, /streamed body/);
+    expect(() => nextHop(hop('https://a.example/'), 302, 'data:text/plain,x', true)).to.throw(TypeError, /http\(s\)/);
+    expect(() => nextHop(hop('https://a.example/'), 302, 'http://[::1', true)).to.throw(TypeError, /not a valid URL/);
+  });
+});
