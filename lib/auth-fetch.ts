@@ -1,5 +1,6 @@
 import nodeFetch from 'node-fetch';
 import { parseOrigins } from './origins.js';
+import { authorization, rejectsToken } from './token-header.js';
 import { isRedirectStatus, nextHop, type Hop, type RedirectMode } from './redirects.js';
 import type { Token } from './token.js';
 import type { TokenStream } from './token-stream.js';
@@ -113,7 +114,7 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
     const tokenOptions = request.signal === undefined ? {} : { signal: request.signal };
     const token = await tokens.getToken(tokenOptions);
     const first = await follow(send, request, token);
-    if (!first.carriedToken || !isRejection(first.response, token)) return first.response;
+    if (!first.carriedToken || !rejectsToken(first.response, token)) return first.response;
     tokens.invalidate(token);
     if (!request.replayable) return first.response;
     discard(first.response);
@@ -152,39 +153,6 @@ async function follow(
   }
 }
 
-// Visible ASCII, inner spaces and tabs: what every fetch accepts in a header value.
-const HEADER_VALUE = /^[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?$/;
-
-/**
- * The Authorization value for `token`. `Headers.set` would reject a bad value with the value
- * itself in the message, so a token unfit for a header is refused here with one naming none.
- */
-function authorization(token: Token): string {
-  if (!HEADER_VALUE.test(token.value)) {
-    throw new TypeError('authFetch: the token value has characters an HTTP header cannot carry');
-  }
-  return `${token.type ?? 'Bearer'} ${token.value}`;
-}
-
-/** The rejection of a token: a 401, or a challenge for its scheme naming `invalid_token`. */
-function isRejection(response: FetchResponseLike, token: Token): boolean {
-  if (response.status === 401) return true;
-  const challenge = response.headers.get('www-authenticate');
-  return challenge !== null && invalidTokenChallenge(token.type ?? 'Bearer').test(challenge);
-}
-
-const AUTH_PARAM = String.raw`[!#$%&'*+.^_\x60|~0-9A-Za-z-]+\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^\s,"]*)`;
-
-// RFC 6750 section 3: the params of one challenge are a comma list of name=value; requiring
-// that shape keeps `error=` of another scheme's challenge from matching.
-function invalidTokenChallenge(scheme: string): RegExp {
-  const name = scheme.replace(/[.*+^$|\\]/g, '\\$&');
-  return new RegExp(
-    String.raw`(?:^|,)\s*${name}\s+(?:${AUTH_PARAM}\s*,\s*)*error\s*=\s*(?:"invalid_token"|invalid_token(?![^\s,]))`,
-    'i',
-  );
-}
-
 function urlOf(input: unknown): URL {
   if (input instanceof URL) return input;
   if (isRequestLike(input)) return new URL(input.url);
@@ -201,7 +169,7 @@ const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 
 /** Merges a Request input and init as fetch does (init wins); a Request's body is buffered. */
 async function outgoing(input: unknown, url: URL, init: Record<string, unknown>): Promise<Outgoing> {
   const request = isRequestLike(input) ? input : undefined;
-  const { method, headers, body, redirect, follow, signal, counter: _counter, ...extra } = init;
+  const { method, headers, body, redirect, follow, signal, ...extra } = init;
   const chosenMethod = String(method ?? request?.method ?? 'GET');
   const mode = String(redirect ?? request?.redirect ?? 'follow');
   if (!REDIRECT_MODES.includes(mode)) throw new TypeError('authFetch: `redirect` must be follow, error or manual');

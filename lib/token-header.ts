@@ -1,0 +1,44 @@
+/**
+ * How a token travels over HTTP: the Authorization header it goes out in, and the answers
+ * that reject it (RFC 6750 section 3).
+ */
+import type { Token } from './token.js';
+
+/** What {@link rejectsToken} reads of a response. */
+export interface RejectionLike {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+}
+
+// Visible ASCII, inner spaces and tabs: what every fetch accepts in a header value.
+const HEADER_VALUE = /^[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?$/;
+
+/**
+ * The Authorization value for `token`. `Headers.set` would reject a bad value with the value
+ * itself in the message, so a token unfit for a header is refused here with one naming none.
+ */
+export function authorization(token: Token): string {
+  if (!HEADER_VALUE.test(token.value)) {
+    throw new TypeError('authFetch: the token value has characters an HTTP header cannot carry');
+  }
+  return `${token.type ?? 'Bearer'} ${token.value}`;
+}
+
+/** Whether `response` rejects `token`: a 401, or a challenge for its scheme naming `invalid_token`. */
+export function rejectsToken(response: RejectionLike, token: Token): boolean {
+  if (response.status === 401) return true;
+  const challenge = response.headers.get('www-authenticate');
+  return challenge !== null && invalidTokenChallenge(token.type ?? 'Bearer').test(challenge);
+}
+
+const AUTH_PARAM = String.raw`[!#$%&'*+.^_\x60|~0-9A-Za-z-]+\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^\s,"]*)`;
+
+// RFC 6750 section 3: the params of one challenge are a comma list of name=value; requiring
+// that shape keeps `error=` of another scheme's challenge from matching.
+function invalidTokenChallenge(scheme: string): RegExp {
+  const name = scheme.replace(/[.*+^$|\\]/g, '\\$&');
+  return new RegExp(
+    String.raw`(?:^|,)\s*${name}\s+(?:${AUTH_PARAM}\s*,\s*)*error\s*=\s*(?:"invalid_token"|invalid_token(?![^\s,]))`,
+    'i',
+  );
+}

@@ -1,0 +1,55 @@
+import { expect } from 'chai';
+import { authorization, rejectsToken } from '../lib/token-header.js';
+
+const answer = (status: number, challenge?: string) => ({
+  status,
+  headers: { get: (name: string) => (name === 'www-authenticate' ? (challenge ?? null) : null) },
+});
+
+describe('token header', () => {
+  describe('rejectsToken', () => {
+    it('treats every 401 as a rejection', () => {
+      expect(rejectsToken(answer(401), { value: 'x' })).to.equal(true);
+    });
+
+    it('finds error="invalid_token" in a challenge for the token scheme, whatever the status', () => {
+      for (const challenge of [
+        'Bearer error="invalid_token"',
+        'Bearer realm="api", error="invalid_token", error_description="The access token expired"',
+        'bearer ERROR=invalid_token',
+        'Basic realm="x", Bearer error="invalid_token"',
+        'Bearer realm="a,b", error="invalid_token"',
+      ]) {
+        expect(rejectsToken(answer(403, challenge), { value: 'x' }), challenge).to.equal(true);
+      }
+      expect(rejectsToken(answer(400, 'DPoP error="invalid_token"'), { value: 'x', type: 'DPoP' })).to.equal(true);
+    });
+
+    it('does not take another error, another scheme or a look-alike for it', () => {
+      for (const challenge of [
+        'Bearer error="insufficient_scope"',
+        'Bearer realm="x", Basic error="invalid_token"',
+        'Bearer error="invalid_token_x"',
+        'Bearer error_description="invalid_token"',
+        'DPoP error="invalid_token"',
+        'Bearerx error="invalid_token"',
+      ]) {
+        expect(rejectsToken(answer(403, challenge), { value: 'x' }), challenge).to.equal(false);
+      }
+      expect(rejectsToken(answer(200), { value: 'x' })).to.equal(false);
+    });
+  });
+
+  describe('authorization', () => {
+    it('is the token type (Bearer by default) and value', () => {
+      expect(authorization({ value: 'abc' })).to.equal('Bearer abc');
+      expect(authorization({ value: 'a.b-c', type: 'DPoP' })).to.equal('DPoP a.b-c');
+    });
+
+    it('refuses a value a header cannot carry, without showing it', () => {
+      for (const value of ['secret\r\nX-Injected: 1', ' secret', 'secret\u00e9', 'secret\u0000']) {
+        expect(() => authorization({ value })).to.throw(TypeError).with.property('message').that.does.not.include('secret');
+      }
+    });
+  });
+});
