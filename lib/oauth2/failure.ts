@@ -7,7 +7,7 @@ const errorCodeForm = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
 
 /** The request never got a response: always worth another attempt. */
 export function networkError(cause: unknown): OAuthError {
-  return new OAuthError('Token request failed before a response arrived', { kind: 'network', retryable: true, cause });
+  return new OAuthError('Token request failed before a complete response arrived', { kind: 'network', retryable: true, cause });
 }
 
 /**

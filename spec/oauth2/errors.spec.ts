@@ -120,6 +120,7 @@ describe('clientCredentials error handling (RFC 6749 5.2, HTTP)', () => {
     const cases: [string, Reply, string, string][] = [
       ['403 in plain text', plain(403, 'forbidden'), 'http-status', 'Token endpoint answered 403 without an OAuth error body'],
       ['400 JSON without `error`', (res) => send(res, 400, { message: 'bad' }), 'http-status', 'Token endpoint answered 400 without an OAuth error body'],
+      ['204 with no body', (res) => res.writeHead(204).end(), 'http-status', 'Token endpoint answered 204 without an OAuth error body'],
       ['302 to a login page', (res) => send(res, 302, '', { location: '/login' }), 'http-status', 'Token endpoint answered 302 without an OAuth error body'],
       ['200 in HTML', plain(200, `<html>${LEAKY_TOKEN}</html>`), 'malformed-body', 'Token endpoint answered 200 with a body that is not JSON'],
       ['200 with broken JSON', (res) => send(res, 200, `{"access_token":"${LEAKY_TOKEN}"`), 'malformed-body', 'Token endpoint answered 200 with a body that is not JSON'],
