@@ -19,14 +19,15 @@ export class UsageError extends Error {
   override name = 'UsageError' as const;
 }
 
+/** What `--help` prints: every flag with its default. */
 export const HELP = `Usage: npm run demo -- [flags]
 
 Runs a token service, a partner API, and two services in front of it (naive, and
 reactive on rx-token-stream) on 127.0.0.1, loads both, and prints what each cost.
 
 Flags:
-  --parallel <n>         requests per round and service; round 1 sends them one at a time (default 100)
-  --rounds <n>           rounds of load; the token expires between rounds (default 3)
+  --parallel <n>         requests per round and service, 1 to 2000; round 1 sends them one at a time (default 100)
+  --rounds <n>           rounds of load, 1 to 100; the token expires between rounds (default 3)
   --ttl <duration>       token lifetime, e.g. 2s or 500ms; a bare number is seconds (default 2s)
   --auth-latency <dur>   token service latency, e.g. 50ms or 0.1s; a bare number is ms (default 50ms)
   --json                 print the results as JSON on stdout (logs go to stderr)
@@ -61,7 +62,7 @@ export function parseFlags(argv: string[]): DemoOptions {
     throw new UsageError(String((error as Error).message).split(/\. /)[0] ?? 'bad flags');
   }
   const options: DemoOptions = {
-    parallel: count('--parallel', values.parallel, 10_000),
+    parallel: count('--parallel', values.parallel, 2_000),
     rounds: count('--rounds', values.rounds, 100),
     ttlMs: duration('--ttl', values.ttl, 's'),
     authLatencyMs: duration('--auth-latency', values['auth-latency'], 'ms'),
