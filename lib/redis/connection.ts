@@ -50,12 +50,15 @@ export class RedisConnection {
   /** Whether `client` was opened here (from a URL) and is quit by {@link close}. */
   readonly owned: boolean;
   readonly #timeoutMs: number;
+  readonly #connectTimeoutMs: number;
   readonly #scheduler: SchedulerLike;
   #seenReady = false;
   #closed = false;
 
-  constructor(redis: Redis | string, timeoutMs: number, scheduler: SchedulerLike) {
+  constructor(redis: Redis | string, timeouts: { commandMs: number; connectMs: number }, scheduler: SchedulerLike) {
+    const timeoutMs = timeouts.commandMs;
     this.#timeoutMs = timeoutMs;
+    this.#connectTimeoutMs = timeouts.connectMs;
     this.#scheduler = scheduler;
     this.owned = typeof redis === 'string';
     this.client =
@@ -71,6 +74,7 @@ export class RedisConnection {
             maxRetriesPerRequest: 0,
             // A server that accepts the connection but does not answer (paused, overloaded).
             commandTimeout: timeoutMs,
+            connectTimeout: timeouts.connectMs,
           })
         : redis;
     // ioredis prints an error that has no listener; an outage is reported as a fallback.
@@ -125,7 +129,7 @@ export class RedisConnection {
       throw new RedisUnavailableError('connect', `client is ${client.status}`);
     }
     if (client.status === 'wait') client.connect().catch(noop);
-    await within(onceReady(client), this.#timeoutMs, this.#scheduler).catch((error: unknown) => {
+    await within(onceReady(client), this.#connectTimeoutMs, this.#scheduler).catch((error: unknown) => {
       throw new RedisUnavailableError('connect', error);
     });
     this.#seenReady = true;

@@ -51,6 +51,12 @@ export interface RedisSharedOptions {
    */
   commandTimeoutMs?: number;
   /**
+   * How long a call waits for the first connection to Redis before it falls back. Only
+   * the first: once connected, a call made while the client reconnects falls back at once.
+   * @default 5_000
+   */
+  connectTimeoutMs?: number;
+  /**
    * The timer of every delay and the clock of every expiry check. Tokens carry
    * `expiresAt` in epoch ms and are read by other processes, so its clock must be the
    * wall clock (as `asyncScheduler`'s `Date.now()` is), kept in sync across hosts.
@@ -77,7 +83,15 @@ const isPositive = (value: unknown): value is number =>
  */
 export function resolveOptions(options: RedisSharedOptions): ResolvedOptions {
   check(typeof options === 'object' && options !== null, 'options', 'an object');
-  const { redis, key, keyPrefix = '', sourceTimeoutMs = 10_000, pollMs = 250, commandTimeoutMs = 1_000 } = options;
+  const {
+    redis,
+    key,
+    keyPrefix = '',
+    sourceTimeoutMs = 10_000,
+    pollMs = 250,
+    commandTimeoutMs = 1_000,
+    connectTimeoutMs = 5_000,
+  } = options;
   check(
     (typeof redis === 'string' && /^rediss?:\/\//.test(redis)) ||
       (typeof redis === 'object' && redis !== null && typeof redis.duplicate === 'function'),
@@ -99,10 +113,22 @@ export function resolveOptions(options: RedisSharedOptions): ResolvedOptions {
   check(isPositive(waitTimeoutMs), 'waitTimeoutMs', 'a finite number > 0');
   check(isPositive(pollMs), 'pollMs', 'a finite number > 0');
   check(isPositive(commandTimeoutMs), 'commandTimeoutMs', 'a finite number > 0');
+  check(isPositive(connectTimeoutMs), 'connectTimeoutMs', 'a finite number > 0');
   check(
     typeof scheduler?.now === 'function' && typeof scheduler.schedule === 'function',
     'scheduler',
     'an RxJS SchedulerLike',
   );
-  return { redis, key, keyPrefix, sourceTimeoutMs, lockTtlMs, waitTimeoutMs, pollMs, commandTimeoutMs, scheduler };
+  return {
+    redis,
+    key,
+    keyPrefix,
+    sourceTimeoutMs,
+    lockTtlMs,
+    waitTimeoutMs,
+    pollMs,
+    commandTimeoutMs,
+    connectTimeoutMs,
+    scheduler,
+  };
 }

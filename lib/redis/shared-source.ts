@@ -66,7 +66,11 @@ class SharedSource {
     this.#options = options;
     this.#scheduler = options.scheduler;
     this.keys = sharedKeys(options);
-    this.#connection = new RedisConnection(options.redis, options.commandTimeoutMs, options.scheduler);
+    this.#connection = new RedisConnection(
+      options.redis,
+      { commandMs: options.commandTimeoutMs, connectMs: options.connectTimeoutMs },
+      options.scheduler,
+    );
     this.#notifications = new Notifications(
       () => this.#connection.duplicate(),
       this.keys.channel,
@@ -86,7 +90,14 @@ class SharedSource {
         const { lockKey } = this.keys;
         const lockTtlMs = this.#options.lockTtlMs;
         const locked = await this.#connection.run('lock', (client) => client.set(lockKey, owner, 'PX', lockTtlMs, 'NX'));
-        if (locked === 'OK') return await this.#refreshHolding(owner, context);
+        if (locked === 'OK') {
+          // Another process may have stored a token and released its lock between our
+          // read and our SET NX: look again before calling the auth server.
+          const current = await this.#read();
+          if (!this.#usable(current, context)) return await this.#refreshHolding(owner, context);
+          await this.#connection.run('release', (client) => releaseIfOwner(client, this.keys, owner)).catch(noop);
+          return this.#shared(current, context);
+        }
         const found = await waitForHolder({
           read: () => this.#connection.run('poll', (client) => client.mget(this.keys.tokenKey, lockKey)),
           parse: parseStored,

@@ -107,12 +107,18 @@ describe('redisShared across 4 processes', function () {
       alive.map((child) => child.request<string[]>({ type: 'demand', count, ...(invalidate === undefined ? {} : { invalidate }) })),
     );
 
+  const sourceEvents = async (): Promise<string[]> =>
+    (await Promise.all(children.map((child) => child.request<string[]>({ type: 'events' }))))
+      .flat()
+      .filter((type) => type.startsWith('source:'));
+
   it('makes 1 auth call for 1,000 concurrent demands from 4 processes on an empty cache', async () => {
     await setup(`fleet-${randomUUID()}`);
     const values = (await demand(250)).flat();
     expect(values).to.have.length(1_000);
     expect(new Set(values)).to.deep.equal(new Set(['tok-1']));
     expect(server.calls).to.equal(1);
+    expect(await sourceEvents(), 'no fallback').to.deep.equal([]);
   });
 
   it('makes 4 auth calls for the same demands without redisShared (the count is real)', async () => {
@@ -126,10 +132,11 @@ describe('redisShared across 4 processes', function () {
   it('makes 1 new auth call when all 4 processes invalidate the same token at once', async () => {
     await setup(`fleet-${randomUUID()}`);
     const [first] = (await demand(1)).flat();
-    expect(server.calls).to.equal(1);
+    expect(server.calls, `after the first demands; ${(await sourceEvents()).join()}`).to.equal(1);
     const values = (await demand(250, first)).flat();
     expect(new Set(values)).to.deep.equal(new Set(['tok-2']));
     expect(server.calls).to.equal(2);
+    expect(await sourceEvents(), 'no fallback').to.deep.equal([]);
   });
 
   it('serves the waiters by polling when the announcement is lost', async () => {

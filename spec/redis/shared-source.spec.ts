@@ -48,6 +48,7 @@ describe('redisShared', () => {
       ['waitTimeoutMs', { waitTimeoutMs: -1 }, /`waitTimeoutMs`/],
       ['pollMs', { pollMs: Infinity }, /`pollMs`/],
       ['commandTimeoutMs', { commandTimeoutMs: 0 }, /`commandTimeoutMs`/],
+      ['connectTimeoutMs', { connectTimeoutMs: -5 }, /`connectTimeoutMs`/],
       ['scheduler', { scheduler: {} as never }, /`scheduler` must be an RxJS SchedulerLike/],
     ];
     for (const [name, patch, message] of bad) {
@@ -225,6 +226,36 @@ describe('redisShared', () => {
       expect((await staleCall.result).value).to.equal('newer');
       expect(JSON.parse((await redis.get(stale.keys.tokenKey)) as string).value).to.equal('newer');
       expect(server.calls).to.equal(2);
+    });
+
+    it('looks again after taking the lock, and uses a token stored since its first read', async () => {
+      // A client whose lock command waits for the spec: between this process's first read
+      // and its SET NX, another process completes a whole refresh.
+      let entered: () => void = () => {};
+      const atLock = new Promise<void>((resolve) => (entered = resolve));
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const gated = new Proxy(redis, {
+        get(target, property) {
+          if (property === 'set') {
+            return async (...args: Parameters<Redis['set']>) => {
+              entered();
+              await gate;
+              return (target.set as (...a: unknown[]) => Promise<unknown>)(...args);
+            };
+          }
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const source = shared({ redis: gated });
+      const { result } = call(source);
+      await atLock;
+      await redis.set(source.keys.tokenKey, JSON.stringify({ value: 'from-elsewhere', expiresAt: Date.now() + 60_000 }));
+      release();
+      expect((await result).value).to.equal('from-elsewhere');
+      expect(server.calls).to.equal(0);
+      expect(await redis.exists(source.keys.lockKey)).to.equal(0);
     });
 
     it('treats unreadable stored data as absent, without quoting it anywhere', async () => {
