@@ -100,4 +100,21 @@ describe('redisShared while its Redis is stopped and restarted', function () {
     const resumed = [...a.events, ...b.events].filter((event) => event === 'source:redis-resumed');
     expect(resumed).to.have.length(2);
   });
+
+  it('hands out the token of an auth call that outlived Redis, without a second call', async () => {
+    const server = redisServer as RedisServer;
+    const { client, tokens, events } = start(server.url, `outage-${randomUUID()}`);
+    const callsBefore = tokenServer.calls;
+    tokenServer.hold = true;
+    const pending = tokens.getToken();
+    const held = await tokenServer.nextHeld();
+    tokenServer.hold = false;
+    const closed = new Promise((resolve) => client.once('close', resolve));
+    await server.stop();
+    await closed;
+    held.respond({ value: 'made-before-the-outage', expiresAt: Date.now() + 60_000 });
+    expect((await pending).value).to.equal('made-before-the-outage');
+    expect(tokenServer.calls - callsBefore).to.equal(1);
+    expect(events).to.include('source:redis-fallback');
+  });
 });

@@ -140,6 +140,19 @@ describe('redisShared', () => {
       expect(server.calls).to.equal(2);
     });
 
+    it('stores nothing when the source hands over something that is not a live token', async () => {
+      const source = shared({}, async () => ({ value: 'late', expiresAt: Date.now() - 1 }));
+      expect((await call(source).result).value).to.equal('late');
+      expect(await redis.exists(source.keys.tokenKey, source.keys.lockKey)).to.equal(0);
+    });
+
+    it('fails for good when the source completes without a token', async () => {
+      const source = shared({}, () => from([] as Token[]));
+      const error = await call(source).result.catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(TypeError).and.to.have.property('retryable', false);
+      expect(await redis.exists(source.keys.lockKey)).to.equal(0);
+    });
+
     it('passes a source error on unchanged and releases the lock at once', async () => {
       const failure = Object.assign(new Error('invalid_client'), { retryable: false });
       const source = shared({}, async () => {
