@@ -59,7 +59,8 @@ export function parseFlags(argv: string[]): DemoOptions {
     }));
   } catch (error) {
     // node's messages go on with advice about positionals; the first sentence is the point.
-    throw new UsageError(String((error as Error).message).split(/\. /)[0] ?? 'bad flags');
+    const first = String((error as Error).message).split(/\. /)[0] ?? 'bad flags';
+    throw new UsageError(first.charAt(0).toLowerCase() + first.slice(1));
   }
   const options: DemoOptions = {
     parallel: count('--parallel', values.parallel, 2_000),

@@ -27,8 +27,8 @@ async function main(argv: string[]): Promise<number> {
   // With --json, stdout carries the JSON alone: the story goes to stderr.
   const out = createTerminal(options.json ? process.stderr : process.stdout);
   out.log(
-    `Token service (ttl ${seconds(options.ttlMs)}, latency ${options.authLatencyMs}ms), partner API, ` +
-      `naive and reactive services on 127.0.0.1; ${options.rounds} rounds of ${options.parallel} requests each.`,
+    `Starting a token service (ttl ${seconds(options.ttlMs)}, latency ${options.authLatencyMs}ms), a partner API ` +
+      `and the services in front of it on 127.0.0.1, for ${options.rounds} rounds of ${options.parallel} requests.`,
   );
   const stack = await startStack({ ttlMs: options.ttlMs, authLatencyMs: options.authLatencyMs, log: out.log });
   const tallies = stack.services.map((service) => ({ service, tally: new Tally(service.name), seen: { authCalls: 0, unauthorized: 0 } }));
