@@ -46,6 +46,7 @@ export interface TokenStreamOptions {
   refreshWindowMs?: number;
   /**
    * How long one source call may take before it is aborted and counted as a failure.
+   * At most 2,147,483,647 (the longest Node.js timer).
    * @default 10_000
    */
   timeoutMs?: number;

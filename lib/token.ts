@@ -44,6 +44,10 @@ export interface TokenSourceContext {
 /**
  * Where tokens come from: called once per refresh attempt, it returns a promise or an
  * observable of one token (only the first value is used).
+ *
+ * Its errors become the `cause` of `ERR_TOKEN_REFRESH`, which `util.inspect` shows, so
+ * they must not hold a token or a secret. `retryable: false` on an error stops retries;
+ * a numeric `retryAfterMs` sets the delay before the next attempt.
  */
 export type TokenSource = (context: TokenSourceContext) => ObservableInput<Token>;
 

@@ -62,10 +62,6 @@ describe('never keeps the process alive (11)', () => {
     child = fork(script, [], {
       execArgv: ['--import', 'tsx', '--conditions=rx-token-stream-source'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      // No coverage from the child: tsx compiles lib differently there, and c8 merging both
-      // reports of one file marks lines the parent ran as uncovered. Node puts a missing
-      // NODE_V8_COVERAGE back into a child's env, so it is set to empty instead.
-      env: { ...process.env, NODE_V8_COVERAGE: '' },
     });
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
