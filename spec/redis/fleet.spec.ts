@@ -76,7 +76,10 @@ describe('redisShared across 4 processes', function () {
   before(async function () {
     url = requireRedis(this);
     redis = new Redis(url);
-    children = await Promise.all([1, 2, 3, 4].map(() => Child.fork()));
+    const forked = await Promise.allSettled([1, 2, 3, 4].map(() => Child.fork()));
+    children = forked.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const failed = forked.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   });
   beforeEach(async () => {
     server = await startTokenServer();
@@ -85,8 +88,17 @@ describe('redisShared across 4 processes', function () {
     await server.close();
   });
   after(async () => {
+    // A child that does not leave within a few seconds is killed: it must not keep this
+    // process alive through its IPC channel.
     await Promise.all(
-      children.filter((child) => child.alive).map((child) => child.request({ type: 'teardown' }).then(() => child.exited)),
+      children
+        .filter((child) => child.alive)
+        .map(async (child) => {
+          const timer = setTimeout(() => child.kill(), 5_000);
+          await child.request({ type: 'teardown' }).catch(() => {});
+          await child.exited;
+          clearTimeout(timer);
+        }),
     );
     redis?.disconnect();
   });

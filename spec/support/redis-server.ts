@@ -114,7 +114,13 @@ async function beforeAll(): Promise<void> {
     if (await ping(Number(port || 6379), hostname)) url = fromEnv;
     else missing = `REDIS_URL does not answer PING`;
   } else if (redisServerBinary() !== undefined) {
-    started = await startRedisServer();
+    // The free port may be taken between our probe and redis-server's bind: try again.
+    for (let attempt = 1; started === undefined; attempt += 1) {
+      started = await startRedisServer().catch((error: unknown) => {
+        if (attempt >= 3) throw error;
+        return undefined;
+      });
+    }
     url = started.url;
   } else {
     missing = 'no redis-server on PATH and no REDIS_URL';
