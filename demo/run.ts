@@ -86,6 +86,14 @@ async function runRound(service: DemoService, round: number, options: DemoOption
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)}s`;
 
+// A reader that goes away (`npm run demo | head`) ends the output, not the run: the
+// servers still close and the exit code still tells.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
