@@ -45,27 +45,43 @@ async function once(contender: Contender, demands: number): Promise<{ calls: num
   return { calls: calls - 1, releaseMs: lastReleasedAt - repliedAt, served };
 }
 
+/**
+ * The contenders of one round. The seed pattern's release is quadratic in N (each `once`
+ * listener removes itself from an array: ~0.4 s at N = 10,000), so at that N it is
+ * sampled in every fourth round only, to keep the run within minutes.
+ */
+function sampledIn(round: number, demands: number): Contender[] {
+  return demands >= 10_000 && round % 4 !== 0 ? contenders.filter((c) => c !== seedPattern) : contenders;
+}
+
 /** Scenario 1: auth calls per N concurrent demands, and how fast the waiters are released. */
 export const coalescing: Scenario = async ({ quick, progress }) => {
   const plan: Array<[demands: number, repeats: number]> = quick
     ? [[1, 3], [10, 3], [100, 3], [1_000, 3], [10_000, 3]]
-    : [[1, 60], [10, 60], [100, 60], [1_000, 40], [10_000, 30]];
+    : [[1, 60], [10, 60], [100, 60], [1_000, 40], [10_000, 40]];
   const totalSteps = plan.reduce((sum, [, repeats]) => sum + repeats, 0);
   let step = 0;
   const rows: Row[] = [];
   const targets: Target[] = [];
-  const p50At10k = new Map<string, number>();
+  // Release times of the same round, divided: the two ran within milliseconds of each
+  // other, so a slow stretch of this shared machine cancels out of each ratio.
+  const pairedAt10k = new Map<string, number[]>([[rxGetToken.name, []], [rxTokenFirst.name, []]]);
   for (const [demands, repeats] of plan) {
     const samples = new Map(contenders.map((c) => [c.name, { calls: [] as number[], release: [] as number[], served: 0 }]));
     // Warm every contender up at this N, so that the first sampled round is not JIT time.
-    for (const contender of contenders) await once(contender, demands);
+    for (const contender of sampledIn(1, demands)) await once(contender, demands);
     for (let round = 0; round < repeats; round += 1) {
-      for (const contender of rotate(contenders, round)) {
+      const releaseMs = new Map<string, number>();
+      for (const contender of rotate(sampledIn(round, demands), round)) {
         const result = await once(contender, demands);
         const sample = samples.get(contender.name)!;
         sample.calls.push(result.calls);
         sample.release.push(result.releaseMs);
         sample.served += result.served;
+        releaseMs.set(contender.name, result.releaseMs);
+      }
+      if (demands === 10_000) {
+        for (const [name, ratios] of pairedAt10k) ratios.push(releaseMs.get(name)! / releaseMs.get(memoized.name)!);
       }
       progress(++step, totalSteps);
     }
@@ -78,31 +94,31 @@ export const coalescing: Scenario = async ({ quick, progress }) => {
         case: `N=${demands.toLocaleString('en-US')}`,
         figures: {
           'auth calls (max)': maxCalls,
-          'served fresh': `${sample.served}/${demands * repeats}`,
+          samples: sample.release.length,
+          'served fresh': `${sample.served}/${demands * sample.release.length}`,
           'release p50 ms': release.p50,
           'release p99 ms': release.p99,
         },
       });
-      if (demands === 10_000) p50At10k.set(contender.name, release.p50);
       if (contender === rxGetToken || contender === rxTokenFirst) {
         targets.push(
           target(`${contender.name}: auth calls at N=${demands.toLocaleString('en-US')}`, maxCalls, '= 1', 'count', (v) => v === 1),
         );
-        if (sample.served !== demands * repeats) {
-          targets.push(target(`${contender.name}: demands served at N=${demands}`, sample.served, `= ${demands * repeats}`, 'count', (v) => v === demands * repeats));
+        const demanded = demands * sample.release.length;
+        if (sample.served !== demanded) {
+          targets.push(target(`${contender.name}: demands served at N=${demands}`, sample.served, `= ${demanded}`, 'count', (v) => v === demanded));
         }
       }
     }
   }
-  const baseline = p50At10k.get(memoized.name) ?? Number.NaN;
   // The target compares promise with promise: getToken() against the memoized promise.
   // token$ subscribers are shown against the same bar but not held to it: each is an RxJS
   // subscription of its own to tear down, where N getToken() callers share one.
   for (const [contender, gate] of [[rxGetToken, 'measure'], [rxTokenFirst, 'info']] as const) {
     targets.push(
       target(
-        `${contender.name}: release p50 / memoized at N=10,000`,
-        (p50At10k.get(contender.name) ?? Number.NaN) / baseline,
+        `${contender.name}: release time / memoized at N=10,000 (p50 of paired rounds)`,
+        percentiles(pairedAt10k.get(contender.name)!).p50,
         '≤ 1.5',
         gate,
         (v) => v <= 1.5,

@@ -32,6 +32,18 @@ export async function settleHeap(): Promise<number> {
   return previous;
 }
 
+/**
+ * The median of round-by-round ratios `a[i] / b[i]`, where `a[i]` and `b[i]` were measured
+ * in the same round, moments apart: a slow stretch of a shared machine hits both and
+ * cancels out, where a ratio of two medians would keep it.
+ */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  return quantile(
+    a.map((value, i) => value / (b[i] ?? Number.NaN)),
+    0.5,
+  );
+}
+
 /** Collects garbage once, so that timing rounds start from a similar heap. */
 export function collect(): void {
   (globalThis as { gc?: () => void }).gc?.();
