@@ -6,15 +6,19 @@ import type { Notifications } from './notifications.js';
 export interface WaitOptions {
   /** Reads the stored token and the lock, in that order, in one round trip. */
   read: () => Promise<(string | null)[]>;
+  /** Turns the stored JSON into a token (undefined when absent or unreadable). */
   parse: (raw: string | null | undefined) => Token | undefined;
   /** Whether a stored token ends the wait. */
   usable: (token: Token | undefined) => token is Token;
+  /** Wakes the wait early when the holder announces its token. */
   notifications: Notifications;
+  /** The longest pause between two reads. */
   pollMs: number;
   /** Scheduler time after which the wait fails. */
   deadline: number;
   /** How long the whole wait may take, for the error message. */
   waitTimeoutMs: number;
+  /** The timer of the pauses and the clock of the deadline. */
   scheduler: SchedulerLike;
   /** Any of them aborting ends the wait with its reason. */
   signals: AbortSignal[];
