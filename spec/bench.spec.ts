@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { passed, renderTargets, target, type ScenarioResult } from '../bench/report.js';
-import { percentiles, quantile, rotate } from '../bench/support/stats.js';
+import { pairedRatio, percentiles, quantile, rotate } from '../bench/support/stats.js';
 
 function scenario(...targets: ScenarioResult['targets']): ScenarioResult {
   return { id: 'x', title: 'x', rows: [], targets };
@@ -39,6 +39,12 @@ describe('bench statistics', () => {
     expect(quantile(samples, 0.5)).to.equal(50);
     expect(percentiles(samples)).to.deep.equal({ p50: 50, p99: 99 });
     expect(quantile([], 0.5)).to.be.NaN;
+  });
+
+  it('takes the median of round-by-round ratios, so that one slow round on both sides cancels out', () => {
+    // Round 2 ran while the machine was busy: both sides took 10× as long.
+    expect(pairedRatio([2, 20, 2], [1, 10, 1])).to.equal(2);
+    expect(pairedRatio([1], [])).to.be.NaN;
   });
 
   it('rotates the contenders so that each runs first in turn', () => {
