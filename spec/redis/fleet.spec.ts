@@ -84,8 +84,11 @@ describe('redisShared across 4 processes', function () {
   beforeEach(async () => {
     server = await startTokenServer();
   });
+  const used: string[] = [];
   afterEach(async () => {
     await server.close();
+    // REDIS_URL may name a Redis that outlives the run: leave nothing behind.
+    for (const key of used.splice(0)) await redis.del(sharedKeys({ key }).tokenKey, sharedKeys({ key }).lockKey);
   });
   after(async () => {
     // A child that does not leave within a few seconds is killed: it must not keep this
@@ -103,8 +106,9 @@ describe('redisShared across 4 processes', function () {
     redis?.disconnect();
   });
 
-  const setup = (key: string | undefined, alive = children): Promise<unknown> =>
-    Promise.all(
+  const setup = (key: string | undefined, alive = children): Promise<unknown> => {
+    if (key !== undefined) used.push(key);
+    return Promise.all(
       alive.map((child) =>
         child.request({
           type: 'setup',
@@ -114,6 +118,7 @@ describe('redisShared across 4 processes', function () {
         }),
       ),
     );
+  };
   const demand = (count: number, invalidate?: string, alive = children): Promise<string[][]> =>
     Promise.all(
       alive.map((child) => child.request<string[]>({ type: 'demand', count, ...(invalidate === undefined ? {} : { invalidate }) })),

@@ -98,7 +98,10 @@ describe('redisShared', () => {
       server = await startTokenServer();
     });
     afterEach(async () => {
-      await Promise.all(opened.splice(0).map((source) => source.close()));
+      const done = opened.splice(0);
+      await Promise.all(done.map((source) => source.close()));
+      // REDIS_URL may name a Redis that outlives the run: leave nothing behind.
+      for (const { keys } of done) await redis.del(keys.tokenKey, keys.lockKey);
       await server.close();
     });
     after(() => {
@@ -298,6 +301,7 @@ describe('redisShared', () => {
       expect(redis.status).to.equal('ready');
       const error = await call(own).result.catch((e: unknown) => e);
       expect(isTokenError(error) && error.code).to.equal('ERR_TOKEN_CLOSED');
+      await redis.del(own.keys.tokenKey);
     });
 
     it('calls the source directly, and says so, when Redis cannot be reached', async () => {
