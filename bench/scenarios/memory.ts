@@ -126,7 +126,7 @@ async function authFetchRun(calls: number, progress: (fraction: number) => void)
 
 /** Scenario 5: heap growth after forced GC, and what is left behind. */
 export const memory: Scenario = async ({ quick, progress }) => {
-  const [getTokenCalls, fetchCalls] = quick ? [100_000, 10_000] : [1_000_000, 100_000];
+  const [getTokenCalls, fetchCalls] = quick ? [100_000, 5_000] : [1_000_000, 100_000];
   const a = await getTokenRun(getTokenCalls, (f) => progress(Math.round(f * 50), 100));
   const b = await authFetchRun(fetchCalls, (f) => progress(50 + Math.round(f * 50), 100));
   const n = (value: number): string => value.toLocaleString('en-US');
