@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { AuthKind } from './services.js';
 
 /** What a demo run is asked to do. */
 export interface DemoOptions {
@@ -7,8 +8,14 @@ export interface DemoOptions {
   rounds: number;
   /** Token lifetime, ms. */
   ttlMs: number;
-  /** Token service latency, ms. */
+  /** Auth server latency, ms. */
   authLatencyMs: number;
+  /** The demo's own token service, or a real OAuth2 server. */
+  auth: AuthKind;
+  /** Run the services in this many forked processes; absent: in the demo's own process. */
+  processes?: number;
+  /** Where the `fleet` service shares its token; it needs `processes`. */
+  redisUrl?: string;
   /** Print the results as JSON (progress and logs then go to stderr). */
   json: boolean;
   help: boolean;
@@ -22,19 +29,25 @@ export class UsageError extends Error {
 /** What `--help` prints: every flag with its default. */
 export const HELP = `Usage: npm run demo -- [flags]
 
-Runs a token service, a partner API, and two services in front of it (naive, and
+Runs an auth server, a partner API, and two services in front of it (naive, and
 reactive on rx-token-stream) on 127.0.0.1, loads both, and prints what each cost.
+With --processes and --redis, a third service (fleet) shares its token through Redis.
 
 Flags:
   --parallel <n>         requests per round and service, 1 to 2000; round 1 sends them one at a time (default 100)
   --rounds <n>           rounds of load, 1 to 100; the token expires between rounds (default 3)
   --ttl <duration>       token lifetime, e.g. 2s or 500ms; a bare number is seconds (default 2s)
-  --auth-latency <dur>   token service latency, e.g. 50ms or 0.1s; a bare number is ms (default 50ms)
+  --auth-latency <dur>   auth server latency, e.g. 50ms or 0.1s; a bare number is ms (default 50ms)
+  --auth <demo|oauth2>   auth server: the demo's token service, or a real OAuth2 server (default demo)
+  --processes <n>        run the services in n forked processes, 1 to 16 (default none: in the demo's own)
+  --redis <url>          with --processes: add a fleet service that shares its token through the Redis
+                         at this redis:// URL (default none)
   --json                 print the results as JSON on stdout (logs go to stderr)
   -h, --help             show this help
 
-Exit code: 0 when the reactive service made one auth call per token rotation and no
-reactive request failed; 1 otherwise, with the reason; 2 for a bad flag.`;
+Exit code: 0 when the reactive service made one auth call per token rotation (per process;
+for fleet, one for all processes) and no reactive or fleet request failed; 1 otherwise, with
+the reason; 2 for a bad flag.`;
 
 /**
  * Reads the demo's flags.
@@ -53,6 +66,9 @@ export function parseFlags(argv: string[]): DemoOptions {
         rounds: { type: 'string', default: '3' },
         ttl: { type: 'string', default: '2s' },
         'auth-latency': { type: 'string', default: '50ms' },
+        auth: { type: 'string', default: 'demo' },
+        processes: { type: 'string' },
+        redis: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -67,9 +83,15 @@ export function parseFlags(argv: string[]): DemoOptions {
     rounds: count('--rounds', values.rounds, 100),
     ttlMs: duration('--ttl', values.ttl, 's'),
     authLatencyMs: duration('--auth-latency', values['auth-latency'], 'ms'),
+    auth: authKind(values.auth),
+    ...(values.processes === undefined ? {} : { processes: count('--processes', values.processes, 16) }),
+    ...(values.redis === undefined ? {} : { redisUrl: redisUrl(values.redis) }),
     json: values.json,
     help: values.help,
   };
+  if (options.redisUrl !== undefined && options.processes === undefined) {
+    throw new UsageError('--redis shares a token between processes: give --processes too');
+  }
   if (options.authLatencyMs >= options.ttlMs) {
     throw new UsageError('--ttl must be longer than --auth-latency, or every token arrives expired');
   }
@@ -81,6 +103,25 @@ function count(flag: string, value: string, max: number): number {
     throw new UsageError(`${flag} must be a whole number from 1 to ${max}, got '${value}'`);
   }
   return Number(value);
+}
+
+function authKind(value: string): AuthKind {
+  if (value !== 'demo' && value !== 'oauth2') throw new UsageError(`--auth must be demo or oauth2, got '${value}'`);
+  return value;
+}
+
+function redisUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  // Never echo the value: a Redis URL may carry a password.
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
+    throw new UsageError('--redis must be a redis:// or rediss:// URL');
+  }
+  return value;
 }
 
 /** `2s`, `500ms`, or a bare number in `unit`. */

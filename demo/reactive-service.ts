@@ -39,6 +39,8 @@ export async function startReactiveService(options: ReactiveServiceOptions): Pro
   const failures = tokens.events$.subscribe((event) => {
     if (event.type === 'refresh-retry') log(`${name}: token refresh attempt ${event.attempt} failed, retrying in ${event.delayMs}ms`);
     if (event.type === 'refresh-failure') log(`${name}: token refresh failed: ${event.error.code}`);
+    // What a source tells about itself, such as redisShared falling back while Redis is down.
+    if (event.type === 'source') log(`${name}: ${event.report.kind}${event.report.detail === undefined ? '' : ` (${event.report.detail})`}`);
   });
   let rotations = 0;
   const rotationLog = (async () => {

@@ -27,9 +27,19 @@ export interface ServiceReport {
   name: string;
   rounds: RoundFigures[];
   total: Figures;
-  /** Tokens its `TokenStream` delivered; absent for a service without one. */
+  /**
+   * Token rotations of its `TokenStream`s; absent for a service without one. Over several
+   * processes: their sum, or for processes that share a token, the most any one went through.
+   */
   rotations?: number;
+  /** How many processes it ran in, with `--processes`. */
+  processes?: number;
+  /** Whether its processes shared one token (through Redis). */
+  shared?: boolean;
 }
+
+/** What a report says beyond the figures. */
+export type ServiceDetails = Pick<ServiceReport, 'rotations' | 'processes' | 'shared'>;
 
 /** Whether the run showed what it should, and why not. */
 export interface Verdict {
@@ -67,7 +77,7 @@ export class Tally {
   }
 
   /** The rounds so far, and their total. */
-  report(rotations?: number): ServiceReport {
+  report(details: ServiceDetails = {}): ServiceReport {
     const sum = (key: 'requests' | 'authCalls' | 'unauthorized' | 'failed'): number =>
       this.#rounds.reduce((total, round) => total + round[key], 0);
     return {
@@ -81,14 +91,15 @@ export class Tally {
         p50Ms: round2(percentile(this.#latencies, 50)),
         p99Ms: round2(percentile(this.#latencies, 99)),
       },
-      ...(rotations === undefined ? {} : { rotations }),
+      ...details,
     };
   }
 }
 
 /**
  * The demo's promise: every service on a `TokenStream` made exactly one auth call per
- * token rotation, and none of its requests failed.
+ * token rotation, and none of its requests failed. For processes that share a token, one
+ * per rotation for all of them: a second process calling the auth server is a failure.
  */
 export function judge(services: ServiceReport[]): Verdict {
   const checked = services.filter((service) => service.rotations !== undefined);

@@ -1,7 +1,10 @@
 // npm run demo -- [--parallel 100] [--rounds 3] [--ttl 2s] [--auth-latency 50ms] [--json]
+//                  [--auth oauth2] [--processes 4 [--redis redis://127.0.0.1:6379]]
 //
 // The seed story, end to end over real HTTP: a naive service and a reactive one call the
-// same partner API with tokens from the same auth server, under the same load.
+// same partner API with tokens from the same auth server, under the same load. With
+// --processes, each runs in several processes, and with --redis a third one shares its
+// token between them.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HELP, UsageError, parseFlags, type DemoOptions } from './cli.js';
 import { runLoad, warmUp } from './load.js';
@@ -26,11 +29,24 @@ async function main(argv: string[]): Promise<number> {
 
   // With --json, stdout carries the JSON alone: the story goes to stderr.
   const out = createTerminal(options.json ? process.stderr : process.stdout);
+  const { ttlMs, authLatencyMs, auth, processes, redisUrl } = options;
+  const server = auth === 'oauth2' ? 'an OAuth2 server (oauth2-mock-server)' : 'a token service';
+  const where = processes === undefined ? '' : ` in ${processes} processes each`;
   out.log(
-    `Starting a token service (ttl ${seconds(options.ttlMs)}, latency ${options.authLatencyMs}ms), a partner API ` +
-      `and the services in front of it on 127.0.0.1, for ${options.rounds} rounds of ${options.parallel} requests.`,
+    `Starting ${server} (ttl ${seconds(ttlMs)}, latency ${authLatencyMs}ms), a partner API ` +
+      `and the services in front of it${where} on 127.0.0.1, for ${options.rounds} rounds of ${options.parallel} requests.`,
   );
-  const stack = await startStack({ ttlMs: options.ttlMs, authLatencyMs: options.authLatencyMs, log: out.log });
+  if (processes !== undefined && redisUrl === undefined) {
+    out.log('No --redis URL: the fleet row (one token shared by every process through Redis) is left out.');
+  }
+  const stack = await startStack({
+    ttlMs,
+    authLatencyMs,
+    auth,
+    ...(processes === undefined ? {} : { processes }),
+    ...(redisUrl === undefined ? {} : { redisUrl }),
+    log: out.log,
+  });
   const tallies = stack.services.map((service) => ({ service, tally: new Tally(service.name), seen: { authCalls: 0, unauthorized: 0 } }));
   try {
     for (let round = 1; round <= options.rounds; round += 1) {
@@ -54,11 +70,17 @@ async function main(argv: string[]): Promise<number> {
     await stack.close();
   }
 
-  const services = tallies.map(({ service, tally }) => tally.report(service.rotations?.()));
+  const services = tallies.map(({ service: { rotations, processes, shared }, tally }) =>
+    tally.report({
+      ...(rotations === undefined ? {} : { rotations: rotations() }),
+      ...(processes === undefined ? {} : { processes, shared: shared === true }),
+    }),
+  );
   const verdict = judge(services);
   if (options.json) {
-    const { parallel, rounds, ttlMs, authLatencyMs } = options;
-    process.stdout.write(`${JSON.stringify({ options: { parallel, rounds, ttlMs, authLatencyMs }, services, ...verdict }, null, 2)}\n`);
+    // The Redis URL stays out: it may carry a password.
+    const shown = { parallel: options.parallel, rounds: options.rounds, ttlMs, authLatencyMs, auth, ...(processes === undefined ? {} : { processes }) };
+    process.stdout.write(`${JSON.stringify({ options: shown, services, ...verdict }, null, 2)}\n`);
   } else {
     out.log(`\n${renderTable(services)}\n\n${summarize(services, options.parallel)}\n`);
     if (verdict.ok) out.log(`OK: ${verdict.reason}.`);
@@ -70,7 +92,8 @@ async function main(argv: string[]): Promise<number> {
 /** One round against one service: in sequence the first time, all at once after that. */
 async function runRound(service: DemoService, round: number, options: DemoOptions, out: Terminal) {
   const mode = round === 1 ? 'sequential' : 'parallel';
-  if (mode === 'parallel') await warmUp(service.origins, options.parallel);
+  // The load goes round-robin over the origins: each takes its share of the burst at once.
+  if (mode === 'parallel') await warmUp(service.origins, Math.ceil(options.parallel / service.origins.length));
   const progress = out.progress(`round ${round} ${service.name}`, options.parallel);
   const startedAt = Date.now();
   const load = await runLoad({

@@ -1,15 +1,21 @@
-import type { TokenSource } from 'rx-token-stream';
-import { startNaiveService } from './naive-service.js';
+import { startFleet } from './fleet.js';
+import { startOAuth2Server } from './oauth2-server.js';
 import { startPartnerApi } from './partner-api.js';
-import { startReactiveService } from './reactive-service.js';
-import { requestToken, startTokenService } from './token-service.js';
+import { closeServices, fleetKey, startServices, type AuthKind, type ServicesPlan } from './services.js';
+import { startTokenService } from './token-service.js';
 
 /** How the demo's servers are set up. */
 export interface StackOptions {
   /** Token lifetime, ms. */
   ttlMs: number;
-  /** Token service latency, ms. */
+  /** Auth server latency, ms. */
   authLatencyMs: number;
+  /** The demo's own token service, or a real OAuth2 server. */
+  auth: AuthKind;
+  /** Run the services in this many forked processes; absent: in this process. */
+  processes?: number;
+  /** A `redis://` URL: adds the `fleet` service, which shares its token through Redis. */
+  redisUrl?: string;
   /** Where services tell what happens to them (token rotations). */
   log: (line: string) => void;
 }
@@ -18,14 +24,18 @@ export interface StackOptions {
 export interface DemoService {
   /** The row's label. */
   name: string;
-  /** Where the load sends its requests (several for a fleet of processes). */
+  /** Where the load sends its requests (one per process). */
   origins: string[];
   /** The auth calls it has made so far, as the auth server counted them. */
   authCalls(): number;
   /** The 401s the partner API has answered it so far. */
   unauthorized(): number;
-  /** Tokens it has received so far, for a service that holds them in a `TokenStream`. */
+  /** Token rotations, for a service that holds its tokens in a `TokenStream`; complete once closed. */
   rotations?: () => number;
+  /** How many processes it ran in, with `--processes`. */
+  processes?: number;
+  /** Whether its processes share one token (through Redis). */
+  shared?: boolean;
 }
 
 /** Every server of the demo, running. */
@@ -33,46 +43,52 @@ export interface Stack {
   services: DemoService[];
   /** How long until every token issued so far has expired, ms. */
   msUntilTokensExpire(): number;
-  /** Closes every server and token stream. */
+  /** Closes every server, token stream and process. */
   close(): Promise<void>;
 }
 
 /**
- * Starts the token service, the partner API and the services in front of it: the one
- * place where sources and services are built, so another row (another source, a fleet
- * of processes) is one more entry here.
+ * Starts the auth server, the partner API, and the services in front of it (see
+ * services.ts), in this process or in `processes` forked ones. The auth server and the
+ * partner API always run here, so what they count is fleet-wide.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const { ttlMs, authLatencyMs, log } = options;
+  const { ttlMs, authLatencyMs, auth: kind, processes, redisUrl, log } = options;
   const started: Array<() => Promise<void>> = [];
   // Last started, first closed: the services hold connections to the servers behind them.
   const closeAll = async (): Promise<void> => {
     for (const close of started.splice(0).reverse()) await close();
   };
   try {
-    const auth = await startTokenService({ ttlMs, latencyMs: authLatencyMs });
+    const startAuth = kind === 'oauth2' ? startOAuth2Server : startTokenService;
+    const auth = await startAuth({ ttlMs, latencyMs: authLatencyMs });
     started.push(auth.close);
     const partner = await startPartnerApi(auth.verify);
     started.push(partner.close);
-    const counted = (name: string, origin: string): DemoService => ({
-      name,
-      origins: [origin],
-      authCalls: () => auth.callsBy(name),
-      unauthorized: () => partner.rejectedFor(name),
-    });
-
-    const naive = await startNaiveService({
+    const plan: ServicesPlan = {
+      auth: kind,
+      tokenUrl: auth.tokenUrl,
       partnerOrigin: partner.origin,
-      newToken: async () => (await requestToken(auth.origin, 'naive')).value,
-    });
-    started.push(naive.close);
+      ...(redisUrl === undefined ? {} : { redis: { url: redisUrl, key: fleetKey() } }),
+    };
 
-    const source: TokenSource = ({ signal }) => requestToken(auth.origin, 'reactive', signal);
-    const reactive = await startReactiveService({ name: 'reactive', partnerOrigin: partner.origin, source, log });
-    started.push(reactive.close);
+    let hosted;
+    if (processes === undefined) {
+      const services = await startServices(plan, log);
+      started.push(() => closeServices(services));
+      hosted = services.map(({ name, origin, rotations }) => ({ name, origins: [origin], ...(rotations ? { rotations } : {}) }));
+    } else {
+      const fleet = await startFleet(plan, processes, log);
+      started.push(fleet.close);
+      hosted = fleet.services.map((service) => ({ ...service, processes, shared: service.name === 'fleet' }));
+    }
 
     return {
-      services: [counted('naive', naive.origin), { ...counted('reactive', reactive.origin), rotations: reactive.rotations }],
+      services: hosted.map((service) => ({
+        ...service,
+        authCalls: () => auth.callsBy(service.name),
+        unauthorized: () => partner.rejectedFor(service.name),
+      })),
       msUntilTokensExpire: () => Math.max(0, auth.lastExpiresAt() - Date.now()),
       close: closeAll,
     };

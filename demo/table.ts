@@ -40,12 +40,19 @@ export function summarize(services: ServiceReport[], parallel: number): string {
   const reactive = services.filter((service) => service.rotations !== undefined);
   if (baseline === undefined || reactive.length === 0) return '';
   const busiest = Math.max(0, ...baseline.rounds.filter((round) => round.mode === 'parallel').map((round) => round.authCalls));
-  const clauses = reactive.map(({ name, rotations, total }) => {
+  const clauses = reactive.map(({ name, rotations, total, processes, shared }) => {
     const rejections = total.unauthorized === 0 ? 'sees no 401' : `retries its ${total.unauthorized} 401s with the next token`;
-    return `${name} calls it once per token rotation (${rotations} rotations, ${total.authCalls} calls) and ${rejections}`;
+    const count = processes === undefined ? '' : `${processes} process${processes === 1 ? '' : 'es'}`;
+    const scope = processes === undefined ? '' : shared ? ` shared by its ${count}` : ` in each of its ${count}`;
+    const calls =
+      total.authCalls === rotations
+        ? `calls it once per token rotation${scope} (${rotations} rotations, ${total.authCalls} calls)`
+        : `made ${total.authCalls} calls for ${rotations} token rotations${scope}`;
+    return `${name} ${calls} and ${rejections}`;
   });
+  const across = baseline.processes === undefined ? '' : ` across ${baseline.processes} process${baseline.processes === 1 ? '' : 'es'}`;
   return (
-    `What it shows: when the token expires under ${parallel} parallel requests, ${baseline.name} calls the auth ` +
+    `What it shows: when the token expires under ${parallel} parallel requests${across}, ${baseline.name} calls the auth ` +
     `server once per request that sees a 401 (up to ${busiest} times a round, ${baseline.total.authCalls} in all); ` +
     `${clauses.join('; ')}.`
   );

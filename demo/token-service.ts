@@ -23,10 +23,10 @@ export interface TokenVerdict {
   expired: boolean;
 }
 
-/** The demo's auth server, like the seed's token generator, with a counter. */
-export interface TokenService {
-  /** `http://127.0.0.1:<port>`; tokens are issued at `POST /token`. */
-  origin: string;
+/** An auth server of the demo: the token service, or a real OAuth2 server. */
+export interface AuthServer {
+  /** Where tokens are issued: `POST` a client-credentials form. */
+  tokenUrl: string;
   /** How many tokens `client` has asked for so far. */
   callsBy(client: string): number;
   /** Checks a token; `undefined` when this service did not issue it. */
@@ -37,13 +37,13 @@ export interface TokenService {
 }
 
 /**
- * Starts the token service: `POST /token` with a form body `client_id=<name>` answers
+ * Starts the token service, like the seed's token generator, with a counter: `POST /token` with a form body `client_id=<name>` answers
  * `{ access_token, token_type, expires_in }` after `latencyMs`.
  *
  * Its tokens are signed with a key made at startup, so the partner API can check them
- * (through {@link TokenService.verify}) the way a resource server checks a JWT.
+ * (through {@link AuthServer.verify}) the way a resource server checks a JWT.
  */
-export async function startTokenService(options: TokenServiceOptions = {}): Promise<TokenService> {
+export async function startTokenService(options: TokenServiceOptions = {}): Promise<AuthServer> {
   const { ttlMs = 2_000, latencyMs = 50 } = options;
   const key = randomBytes(32);
   const sign = (payload: string): Buffer => createHmac('sha256', key).update(payload).digest();
@@ -64,7 +64,7 @@ export async function startTokenService(options: TokenServiceOptions = {}): Prom
   });
 
   return {
-    origin: server.origin,
+    tokenUrl: `${server.origin}/token`,
     callsBy: (client) => calls.get(client) ?? 0,
     verify(value) {
       const [payload = '', signature = ''] = value.split('.');
@@ -87,21 +87,21 @@ export interface IssuedToken {
 }
 
 /**
- * Asks the token service for a token: what both the naive service and the reactive
- * service's `TokenSource` call.
+ * Asks an auth server for a token, as a hand-written client does: what the naive service
+ * calls, and the reactive service's `TokenSource` when it is not on OAuth2.
  *
  * @throws {Error} when the service does not answer 200; `retryable` is false for a 4xx,
  * which `TokenStream` then does not retry.
  */
-export async function requestToken(origin: string, client: string, signal?: AbortSignal): Promise<IssuedToken> {
+export async function requestToken(tokenUrl: string, client: string, signal?: AbortSignal): Promise<IssuedToken> {
   const sentAt = Date.now();
-  const res = await fetch(`${origin}/token`, {
+  const res = await fetch(tokenUrl, {
     method: 'POST',
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client }),
     ...(signal === undefined ? {} : { signal }),
   });
   if (!res.ok) {
-    throw Object.assign(new Error(`The token service answered ${res.status}`), { retryable: res.status >= 500 });
+    throw Object.assign(new Error(`The auth server answered ${res.status}`), { retryable: res.status >= 500 });
   }
   const body = (await res.json()) as { access_token: string; expires_in: number };
   // The lifetime counts from when the request left, not when the answer came back, so

@@ -2,9 +2,13 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import sinon from 'sinon';
+import { TokenStream, clientCredentials } from 'rx-token-stream';
 import { parseFlags } from '../demo/cli.js';
+import { startOAuth2Server } from '../demo/oauth2-server.js';
 import { Tally, judge, percentile, type ServiceReport } from '../demo/results.js';
+import { summarize } from '../demo/table.js';
 import { createTerminal } from '../demo/terminal.js';
+import { redisUrl } from './support/redis-server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -30,7 +34,8 @@ function runDemo(args: string[]): Promise<Run> {
   });
 }
 
-// The demo's tokens are `<base64url payload>.<base64url signature>`: nothing like it may be printed.
+// The demo's tokens are `<base64url payload>.<base64url signature>`, and the OAuth2 server's
+// are JWTs (three such parts): nothing like either may be printed.
 const TOKEN_SHAPE = /[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}/;
 // Anything but newline and tab: a pipe must get plain text.
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/;
@@ -56,7 +61,7 @@ describe('demo', () => {
     it('counts one reactive auth call per token rotation, no reactive failure, and more naive auth calls', () => {
       const report = JSON.parse(json.stdout) as { ok: boolean; options: unknown; services: ServiceReport[] };
       expect(report.ok).to.equal(true);
-      expect(report.options).to.deep.equal({ parallel: 20, rounds: 2, ttlMs: 1000, authLatencyMs: 50 });
+      expect(report.options).to.deep.equal({ parallel: 20, rounds: 2, ttlMs: 1000, authLatencyMs: 50, auth: 'demo' });
       const [naive, reactive] = report.services;
       expect(naive?.name).to.equal('naive');
       expect(reactive?.name).to.equal('reactive');
@@ -97,6 +102,80 @@ describe('demo', () => {
     });
   });
 
+  describe('npm run demo -- --auth oauth2, and --processes 2 --redis <url>', () => {
+    let oauth2: Run;
+    let fleet: Run | undefined;
+    before(async function () {
+      this.timeout(40_000);
+      const url = redisUrl();
+      [oauth2, fleet] = await Promise.all([
+        runDemo(['--json', '--auth', 'oauth2', ...small]),
+        url === undefined ? undefined : runDemo(['--json', '--processes', '2', '--redis', url, ...small]),
+      ]);
+    });
+
+    it('runs both services against a real OAuth2 server: one reactive auth call per rotation, as the server counted', () => {
+      expect(oauth2.code, oauth2.stderr).to.equal(0);
+      const report = JSON.parse(oauth2.stdout) as { ok: boolean; options: { auth: string }; services: ServiceReport[] };
+      expect(report.ok).to.equal(true);
+      expect(report.options.auth).to.equal('oauth2');
+      expect(oauth2.stderr).to.match(/^Starting an OAuth2 server/m);
+      const [naive, reactive] = report.services;
+      expect(reactive?.rotations).to.be.at.least(2);
+      expect(reactive?.total).to.include({ authCalls: reactive?.rotations, unauthorized: 0, failed: 0, requests: 40 });
+      // The partner API took the OAuth2 server's tokens, and turned down the naive service's expired one.
+      expect(naive?.total.failed).to.equal(0);
+      expect(naive?.rounds[1]?.authCalls).to.equal(naive?.rounds[1]?.unauthorized);
+      expect(naive?.rounds[1]?.authCalls).to.be.greaterThan(1);
+      expect(oauth2.stdout + oauth2.stderr).not.to.match(TOKEN_SHAPE);
+    });
+
+    it('counts fleet-wide auth calls: one per rotation for the fleet sharing through Redis, one per process without', function () {
+      if (fleet === undefined) this.skip();
+      const run = fleet as Run;
+      expect(run.code, run.stderr).to.equal(0);
+      const report = JSON.parse(run.stdout) as { ok: boolean; options: { processes: number }; services: ServiceReport[] };
+      expect(report.ok, run.stderr).to.equal(true);
+      expect(report.options.processes).to.equal(2);
+      expect(report.services.map((service) => [service.name, service.processes, service.shared])).to.deep.equal([
+        ['naive', 2, false],
+        ['reactive', 2, false],
+        ['fleet', 2, true],
+      ]);
+      const [naive, reactive, shared] = report.services;
+      for (const service of report.services) expect(service.total).to.include({ requests: 40, failed: 0 });
+      // Each process holds its own token: one at start-up and one after the expiry, at least.
+      expect(reactive?.total.authCalls).to.equal(reactive?.rotations).and.to.be.at.least(4);
+      // Shared: as many auth calls as the rotations of one process, so no second process called.
+      expect(shared?.rotations).to.be.at.least(2);
+      expect(shared?.total.authCalls).to.equal(shared?.rotations);
+      expect(naive?.rounds[1]?.authCalls).to.equal(naive?.rounds[1]?.unauthorized);
+      expect(run.stderr).not.to.match(/redis-fallback/);
+      expect(run.stderr).to.match(/^\[process 2\] fleet: token rotation #1,/m);
+      expect(run.stdout + run.stderr).not.to.match(TOKEN_SHAPE);
+    });
+
+    it('partner-checks OAuth2 tokens by their JWKS signature, and counts token calls per client', async () => {
+      const server = await startOAuth2Server({ ttlMs: 60_000, latencyMs: 0 });
+      const tokens = new TokenStream({ source: clientCredentials({ tokenUrl: server.tokenUrl, clientId: 'reactive', clientSecret: 's' }) });
+      try {
+        const tokensGot = await Promise.all(Array.from({ length: 20 }, () => tokens.getToken()));
+        const { value } = tokensGot[0]!;
+        expect(new Set(tokensGot.map((token) => token.value)).size).to.equal(1);
+        expect(server.callsBy('reactive')).to.equal(1);
+        expect(server.verify(value)).to.deep.equal({ client: 'reactive', expired: false });
+        const [header, payload, signature = ''] = value.split('.');
+        const forged = Buffer.from(JSON.stringify({ client_id: 'reactive', exp: Date.now() / 1000 + 600 })).toString('base64url');
+        expect(server.verify(`${header}.${forged}.${signature}`)).to.equal(undefined);
+        expect(server.verify(`${header}.${payload}.${signature.slice(0, -4)}AAAA`)).to.equal(undefined);
+        expect(server.verify('not-a-jwt')).to.equal(undefined);
+      } finally {
+        tokens.close();
+        await server.close();
+      }
+    });
+  });
+
   describe('flags', () => {
     it('exits 2 with a one-line error for an unknown, a non-numeric or a zero flag', async () => {
       const runs = await Promise.all([
@@ -121,12 +200,25 @@ describe('demo', () => {
       expect(() => parseFlags(['--ttl', '40ms', '--auth-latency', '50ms'])).to.throw(/--ttl/);
       expect(() => parseFlags(['--parallel'])).to.throw(/--parallel/);
       expect(() => parseFlags(['extra'])).to.throw(/extra/);
+      expect(() => parseFlags(['--auth', 'saml'])).to.throw(/--auth/);
+      expect(() => parseFlags(['--processes', '17'])).to.throw(/--processes/);
+      expect(() => parseFlags(['--redis', 'redis://127.0.0.1:6379'])).to.throw(/--processes/);
+      // A Redis URL may carry a password: the error names the flag, never the value.
+      const badRedis = (): unknown => parseFlags(['--processes', '2', '--redis', 'http://user:hunter2@cache']);
+      expect(badRedis).to.throw(/--redis/);
+      expect(badRedis).not.to.throw(/hunter2/);
+      expect(parseFlags(['--processes', '4', '--redis', 'redis://127.0.0.1:6379', '--auth', 'oauth2'])).to.include({
+        processes: 4,
+        redisUrl: 'redis://127.0.0.1:6379',
+        auth: 'oauth2',
+      });
       expect(parseFlags(['--ttl', '1.5', '--auth-latency', '0.1s'])).to.include({ ttlMs: 1500, authLatencyMs: 100 });
       expect(parseFlags([])).to.deep.equal({
         parallel: 100,
         rounds: 3,
         ttlMs: 2000,
         authLatencyMs: 50,
+        auth: 'demo',
         json: false,
         help: false,
       });
@@ -135,9 +227,10 @@ describe('demo', () => {
     it('lists every flag with its default in --help', async () => {
       const run = await runDemo(['--help']);
       expect(run.code).to.equal(0);
-      for (const flag of ['--parallel', '--rounds', '--ttl', '--auth-latency']) {
+      for (const flag of ['--parallel', '--rounds', '--ttl', '--auth-latency', '--auth', '--processes']) {
         expect(run.stdout).to.match(new RegExp(`^\\s+${flag} .*\\(default [^)]+\\)$`, 'm'));
       }
+      expect(run.stdout).to.match(/^\s+--redis <url> [^\n]*\n[^\n]*\(default none\)$/m);
       expect(run.stdout).to.match(/^\s+--json /m);
       expect(run.stdout).to.match(/^\s+-h, --help /m);
     });
@@ -147,7 +240,7 @@ describe('demo', () => {
     const reactive = (authCalls: number, rotations: number, failed = 0): ServiceReport => {
       const tally = new Tally('reactive');
       tally.add(1, { requests: 10, failed, latenciesMs: [1] }, { authCalls, unauthorized: 0 });
-      return tally.report(rotations);
+      return tally.report({ rotations });
     };
 
     it('holds only with one auth call per rotation and no failed reactive request', () => {
@@ -155,6 +248,16 @@ describe('demo', () => {
       expect(judge([reactive(4, 3)])).to.deep.equal({ ok: false, reason: 'reactive made 4 auth calls for 3 token rotations' });
       expect(judge([reactive(3, 3, 2)])).to.deep.equal({ ok: false, reason: '2 reactive requests failed' });
       expect(judge([reactive(0, 0)]).ok).to.equal(false);
+    });
+
+    it('does not claim one auth call per rotation in the summary when the counts disagree', () => {
+      const naive = new Tally('naive');
+      naive.add(1, { requests: 10, failed: 0, latenciesMs: [1] }, { authCalls: 10, unauthorized: 10 });
+      const fleet = new Tally('fleet');
+      fleet.add(1, { requests: 10, failed: 0, latenciesMs: [1] }, { authCalls: 4, unauthorized: 0 });
+      const services = [naive.report({ processes: 2, shared: false }), fleet.report({ rotations: 2, processes: 2, shared: true })];
+      expect(summarize(services, 10)).to.include('fleet made 4 calls for 2 token rotations shared by its 2 processes');
+      expect(judge(services)).to.deep.equal({ ok: false, reason: 'fleet made 4 auth calls for 2 token rotations' });
     });
 
     it('takes percentiles by nearest rank', () => {

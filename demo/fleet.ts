@@ -1,0 +1,102 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import type { ServiceName, ServicesPlan } from './services.js';
+import type { FromWorker, ToWorker, WorkerPlan } from './worker.js';
+
+/** One service run by every process of the fleet. */
+export interface FleetService {
+  name: ServiceName;
+  /** One origin per process. */
+  origins: string[];
+  /**
+   * Token rotations, complete once the fleet is closed: summed over the processes for a
+   * service whose processes each hold their own token, and the most any process went through
+   * for `fleet`, whose processes share theirs (so one auth call each is one for the fleet).
+   */
+  rotations?: () => number;
+}
+
+/** N processes running the demo's services. */
+export interface Fleet {
+  services: FleetService[];
+  /** Closes every process's services, and resolves once every process has exited. */
+  close(): Promise<void>;
+}
+
+// The workers are TypeScript, importing the package by name: the way the demo itself runs.
+const WORKER_ARGV = ['--import', 'tsx', '--conditions=rx-token-stream-source'];
+
+/**
+ * Forks `processes` workers, each running the services of `plan` on its own ports. The
+ * auth server and the partner API stay in this process, so their counts are fleet-wide.
+ */
+export async function startFleet(plan: ServicesPlan, processes: number, log: (line: string) => void): Promise<Fleet> {
+  const workers = Array.from({ length: processes }, (_, index) => startWorker({ ...plan, index: index + 1 }, log));
+  const ready = await Promise.allSettled(workers.map((worker) => worker.ready));
+  const failed = ready.find((result) => result.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(workers.map((worker) => worker.close()));
+    throw failed.reason;
+  }
+  const origins = ready.map((result) => (result as PromiseFulfilledResult<FromWorkerReady>).value.origins);
+  const rotations: Array<Partial<Record<ServiceName, number>>> = [];
+  const names = Object.keys(origins[0] ?? {}) as ServiceName[];
+
+  return {
+    services: names.map((name) => {
+      const counts = (): number[] => rotations.map((counted) => counted[name] ?? 0);
+      const service: FleetService = { name, origins: origins.map((byName) => byName[name] ?? '') };
+      if (name === 'reactive') service.rotations = () => counts().reduce((sum, count) => sum + count, 0);
+      if (name === 'fleet') service.rotations = () => Math.max(0, ...counts());
+      return service;
+    }),
+    async close() {
+      rotations.push(...(await Promise.all(workers.map((worker) => worker.close()))));
+    },
+  };
+}
+
+type FromWorkerReady = Extract<FromWorker, { type: 'ready' }>;
+
+interface Worker {
+  /** Settles once its services listen, or it exited before. */
+  ready: Promise<FromWorkerReady>;
+  /** Closes its services, waits for it to exit, and resolves with its rotation counts. */
+  close(): Promise<Partial<Record<ServiceName, number>>>;
+}
+
+function startWorker(plan: WorkerPlan, log: (line: string) => void): Worker {
+  // stdout stays the demo's own (it carries the JSON with --json): a worker logs over IPC.
+  const child: ChildProcess = fork(new URL('./worker.ts', import.meta.url), [JSON.stringify(plan)], {
+    execArgv: WORKER_ARGV,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  let rotations: Partial<Record<ServiceName, number>> = {};
+  let started = false;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = new Promise<FromWorkerReady>((resolve, reject) => {
+    child.on('message', (message: FromWorker) => {
+      if (message.type === 'ready') {
+        started = true;
+        resolve(message);
+      }
+      if (message.type === 'log') log(message.line);
+      if (message.type === 'closed') rotations = message.rotations;
+    });
+    void exited.then(() => reject(new Error(`demo worker ${plan.index} exited before its services started (code ${child.exitCode})`)));
+  });
+  ready.catch(() => {});
+
+  return {
+    ready,
+    async close() {
+      // A worker still starting has no ear for 'close' yet: stop it instead.
+      if (!started) child.kill();
+      else if (child.connected) child.send({ type: 'close' } satisfies ToWorker);
+      // A worker that cannot close (a stuck connection) must not keep the demo from exiting.
+      const stuck = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(stuck);
+      return rotations;
+    },
+  };
+}
