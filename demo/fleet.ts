@@ -66,7 +66,7 @@ interface Worker {
 
 function startWorker(plan: WorkerPlan, log: (line: string) => void): Worker {
   // stdout stays the demo's own (it carries the JSON with --json): a worker logs over IPC.
-  const child: ChildProcess = fork(new URL('./worker.ts', import.meta.url), [JSON.stringify(plan)], {
+  const child: ChildProcess = fork(new URL('./worker.ts', import.meta.url), [], {
     execArgv: WORKER_ARGV,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
@@ -75,6 +75,7 @@ function startWorker(plan: WorkerPlan, log: (line: string) => void): Worker {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = new Promise<FromWorkerReady>((resolve, reject) => {
     child.on('message', (message: FromWorker) => {
+      if (message.type === 'listening') child.send({ type: 'start', plan } satisfies ToWorker);
       if (message.type === 'ready') {
         started = true;
         resolve(message);
@@ -84,7 +85,6 @@ function startWorker(plan: WorkerPlan, log: (line: string) => void): Worker {
     });
     void exited.then(() => reject(new Error(`demo worker ${plan.index} exited before its services started (code ${child.exitCode})`)));
   });
-  ready.catch(() => {});
 
   return {
     ready,

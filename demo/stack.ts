@@ -72,7 +72,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...(redisUrl === undefined ? {} : { redis: { url: redisUrl, key: fleetKey() } }),
     };
 
-    let hosted;
+    let hosted: Array<Omit<DemoService, 'authCalls' | 'unauthorized'>>;
     if (processes === undefined) {
       const services = await startServices(plan, log);
       started.push(() => closeServices(services));
