@@ -8,9 +8,10 @@ export interface FleetService {
   /** One origin per process. */
   origins: string[];
   /**
-   * Token rotations, complete once the fleet is closed: summed over the processes for a
-   * service whose processes each hold their own token, and the most any process went through
-   * for `fleet`, whose processes share theirs (so one auth call each is one for the fleet).
+   * Token rotations, complete once the fleet is closed. For `reactive`, whose processes each
+   * hold their own token, the sum over the processes. For `fleet`, whose processes share
+   * theirs, the most any one process went through: as many auth calls as that means that
+   * process received every token fetched, so no call was made for one process alone.
    */
   rotations?: () => number;
 }

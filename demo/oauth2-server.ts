@@ -1,7 +1,13 @@
 import { createPublicKey, verify as verifySignature, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fetch from 'node-fetch';
-import { OAuth2Issuer, OAuth2Service, type MutableResponse, type MutableToken, type TokenRequestIncomingMessage } from 'oauth2-mock-server';
+import {
+  OAuth2Issuer,
+  OAuth2Service,
+  type MutableResponse,
+  type MutableToken,
+  type TokenRequestIncomingMessage,
+} from 'oauth2-mock-server';
 import { serve } from './http.js';
 import type { AuthServer, TokenServiceOptions, TokenVerdict } from './token-service.js';
 

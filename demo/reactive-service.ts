@@ -40,7 +40,10 @@ export async function startReactiveService(options: ReactiveServiceOptions): Pro
     if (event.type === 'refresh-retry') log(`${name}: token refresh attempt ${event.attempt} failed, retrying in ${event.delayMs}ms`);
     if (event.type === 'refresh-failure') log(`${name}: token refresh failed: ${event.error.code}`);
     // What a source tells about itself, such as redisShared falling back while Redis is down.
-    if (event.type === 'source') log(`${name}: ${event.report.kind}${event.report.detail === undefined ? '' : ` (${event.report.detail})`}`);
+    if (event.type === 'source') {
+      const { kind, detail } = event.report;
+      log(`${name}: ${kind}${detail === undefined ? '' : ` (${detail})`}`);
+    }
   });
   let rotations = 0;
   const rotationLog = (async () => {

@@ -39,14 +39,7 @@ async function main(argv: string[]): Promise<number> {
   if (processes !== undefined && redisUrl === undefined) {
     out.log('No --redis URL: the fleet row (one token shared by every process through Redis) is left out.');
   }
-  const stack = await startStack({
-    ttlMs,
-    authLatencyMs,
-    auth,
-    ...(processes === undefined ? {} : { processes }),
-    ...(redisUrl === undefined ? {} : { redisUrl }),
-    log: out.log,
-  });
+  const stack = await startStack({ ...options, log: out.log });
   const tallies = stack.services.map((service) => ({ service, tally: new Tally(service.name), seen: { authCalls: 0, unauthorized: 0 } }));
   try {
     for (let round = 1; round <= options.rounds; round += 1) {
@@ -79,7 +72,8 @@ async function main(argv: string[]): Promise<number> {
   const verdict = judge(services);
   if (options.json) {
     // The Redis URL stays out: it may carry a password.
-    const shown = { parallel: options.parallel, rounds: options.rounds, ttlMs, authLatencyMs, auth, ...(processes === undefined ? {} : { processes }) };
+    const { parallel, rounds } = options;
+    const shown = { parallel, rounds, ttlMs, authLatencyMs, auth, ...(processes === undefined ? {} : { processes }) };
     process.stdout.write(`${JSON.stringify({ options: shown, services, ...verdict }, null, 2)}\n`);
   } else {
     out.log(`\n${renderTable(services)}\n\n${summarize(services, options.parallel)}\n`);

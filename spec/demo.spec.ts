@@ -157,7 +157,8 @@ describe('demo', () => {
 
     it('partner-checks OAuth2 tokens by their JWKS signature, and counts token calls per client', async () => {
       const server = await startOAuth2Server({ ttlMs: 60_000, latencyMs: 0 });
-      const tokens = new TokenStream({ source: clientCredentials({ tokenUrl: server.tokenUrl, clientId: 'reactive', clientSecret: 's' }) });
+      const source = clientCredentials({ tokenUrl: server.tokenUrl, clientId: 'reactive', clientSecret: 's' });
+      const tokens = new TokenStream({ source });
       try {
         const tokensGot = await Promise.all(Array.from({ length: 20 }, () => tokens.getToken()));
         const { value } = tokensGot[0]!;
