@@ -37,7 +37,7 @@ const brand = Symbol.for('rx-token-stream.TokenError');
  */
 export class TokenError extends Error {
   static readonly code: TokenErrorCode | undefined = undefined;
-  override name = 'TokenError' as const;
+  override name: string = 'TokenError';
   /** The stable code of this failure. */
   readonly code: TokenErrorCode;
   /** How many source calls the failed refresh made, when the failure is a refresh's. */

@@ -11,11 +11,8 @@ import {
   first,
   map,
   retry,
-  take,
   tap,
   throwError,
-  throwIfEmpty,
-  timeout,
   timer,
   type SchedulerLike,
   type Subscriber,
@@ -24,8 +21,8 @@ import {
 import { TokenError, abortedError, closedError, refreshError, timeoutError } from './errors.js';
 import type { TokenEvent } from './events.js';
 import { backoffDelay, isRetryable, retryAfterOf, validateOptions, type RetryOptions } from './options.js';
+import { callSource } from './source-call.js';
 import {
-  checkToken,
   isExpired,
   refreshDueAt,
   type RefreshReason,
@@ -295,34 +292,13 @@ export class TokenStream {
   }
 
   #attempt(reason: RefreshReason, previous: Token | undefined): Observable<Token> {
-    const controller = new AbortController();
-    let settled = false;
     const report = (sourceReport: SourceReport): void => {
       if (!this.#closed) this.#events.next({ type: 'source', report: sourceReport, at: this.#scheduler.now() });
     };
-    return defer(() =>
-      this.#source({ ...(previous === undefined ? {} : { previous }), signal: controller.signal, reason, report }),
-    ).pipe(
-      take(1),
-      throwIfEmpty(() => Object.assign(new TypeError('Token source completed without a token'), { retryable: false })),
-      map((token) => {
-        try {
-          checkToken(token, this.#scheduler.now());
-        } catch (error) {
-          throw Object.assign(error as TypeError, { retryable: false });
-        }
-        return token;
-      }),
-      tap({ next: () => (settled = true), error: () => (settled = true) }),
-      finalize(() => {
-        if (!settled) controller.abort();
-      }),
-      timeout({
-        first: this.#timeoutMs,
-        scheduler: this.#scheduler,
-        with: () => throwError(() => timeoutError(this.#timeoutMs)),
-      }),
-    );
+    return callSource(this.#source, { ...(previous === undefined ? {} : { previous }), reason, report }, {
+      timeoutMs: this.#timeoutMs,
+      scheduler: this.#scheduler,
+    });
   }
 
   #succeed(token: Token, reason: RefreshReason, startedAt: number, attempts: number): void {

@@ -52,6 +52,7 @@ export class OAuthError extends TokenError {
   static override readonly code = 'ERR_OAUTH' as const;
   declare readonly code: 'ERR_OAUTH';
   readonly kind: OAuthErrorKind;
+  override name = 'OAuthError';
   /** `false` for failures that a retry cannot fix (a 4xx such as `invalid_client`). */
   readonly retryable: boolean;
   readonly status: number | undefined;
@@ -61,9 +62,6 @@ export class OAuthError extends TokenError {
 
   constructor(message: string, details: OAuthErrorDetails) {
     super('ERR_OAUTH', message, 'cause' in details ? { cause: details.cause } : {});
-    // TokenError types `name` as the literal 'TokenError', so a subclass cannot override
-    // the field; the runtime value is what stacks and util.inspect show.
-    (this as { name: string }).name = 'OAuthError';
     this.kind = details.kind;
     this.retryable = details.retryable;
     this.status = details.status;

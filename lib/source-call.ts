@@ -1,0 +1,49 @@
+import { defer, finalize, map, take, tap, throwError, throwIfEmpty, timeout, type Observable, type SchedulerLike } from 'rxjs';
+import { timeoutError } from './errors.js';
+import { checkToken, type Token, type TokenSource, type TokenSourceContext } from './token.js';
+
+/** How one source call is bounded. */
+export interface SourceCallLimits {
+  /** The call is abandoned, its signal aborted, after this long. */
+  timeoutMs: number;
+  /** The clock of the expiry check and the timer of the timeout. */
+  scheduler: SchedulerLike;
+}
+
+/** A source error that retrying cannot mend (a malformed or expired token). */
+function final(error: Error): Error {
+  return Object.assign(error, { retryable: false });
+}
+
+/**
+ * One attempt: calls `source` once and emits its first token, checked, then completes.
+ * A call that is abandoned before it settles (timeout, unsubscribe on close) has its
+ * `signal` aborted, so that the HTTP request behind it is really cancelled.
+ */
+export function callSource(
+  source: TokenSource,
+  context: Omit<TokenSourceContext, 'signal'>,
+  { timeoutMs, scheduler }: SourceCallLimits,
+): Observable<Token> {
+  return defer(() => {
+    const controller = new AbortController();
+    let settled = false;
+    return defer(() => source({ ...context, signal: controller.signal })).pipe(
+      take(1),
+      throwIfEmpty(() => final(new TypeError('Token source completed without a token'))),
+      map((token) => {
+        try {
+          checkToken(token, scheduler.now());
+        } catch (error) {
+          throw final(error as TypeError);
+        }
+        return token;
+      }),
+      tap({ next: () => (settled = true), error: () => (settled = true) }),
+      finalize(() => {
+        if (!settled) controller.abort();
+      }),
+      timeout({ first: timeoutMs, scheduler, with: () => throwError(() => timeoutError(timeoutMs)) }),
+    );
+  });
+}
