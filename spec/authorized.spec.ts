@@ -1,46 +1,19 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { TestScheduler } from 'rxjs/testing';
 import type { Observable } from 'rxjs';
-import { TokenStream, authorized, isTokenError, type Token, type TokenEvent } from 'rx-token-stream';
-
-type Helpers = Parameters<Parameters<TestScheduler['run']>[0]>[0];
+import { marbles } from './support/marbles.js';
+import { TokenStream, authorized, isTokenError, type Token } from 'rx-token-stream';
 
 const t1: Token = { value: 't1' };
 const t2: Token = { value: 't2' };
 const ok = { status: 200 };
 const unauthorized = { status: 401 };
 
-/** Runs `body` in virtual time with a TokenStream on the test scheduler, closed afterwards. */
-function marbles(body: (helpers: Helpers & { stream: (source: sinon.SinonStub) => TokenStream; events: TokenEvent[] }) => void): void {
-  const scheduler = new TestScheduler((actual, expected) => {
-    expect(actual).to.deep.equal(expected);
-  });
-  const streams: TokenStream[] = [];
-  const events: TokenEvent[] = [];
-  try {
-    scheduler.run((helpers) =>
-      body({
-        ...helpers,
-        events,
-        stream: (source) => {
-          const tokens = new TokenStream({ source, scheduler, retry: { count: 0 } });
-          tokens.events$.subscribe((event) => events.push(event));
-          streams.push(tokens);
-          return tokens;
-        },
-      }),
-    );
-  } finally {
-    for (const tokens of streams) tokens.close();
-  }
-}
-
 describe('authorized', () => {
   it('runs the request with the first token and passes its values on', () => {
     marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
       const source = sinon.stub().returns(cold('--a|', { a: t1 }));
-      const tokens = stream(source);
+      const tokens = stream({ source, retry: { count: 0 } });
       const response = cold('-r|', { r: ok });
       const request = sinon.stub().returns(response);
       expectObservable(authorized(tokens, request)).toBe('---r|', { r: ok });
@@ -56,7 +29,7 @@ describe('authorized', () => {
       const source = sinon.stub();
       source.onFirstCall().returns(first);
       source.onSecondCall().returns(second);
-      const tokens = stream(source);
+      const tokens = stream({ source, retry: { count: 0 } });
       const rejected = cold('-u|', { u: unauthorized });
       const accepted = cold('-r|', { r: ok });
       const request = sinon.stub().callsFake((token: Token) => (token.value === 't1' ? rejected : accepted));
@@ -78,7 +51,7 @@ describe('authorized', () => {
       const source = sinon.stub();
       source.onFirstCall().returns(cold('a|', { a: t1 }));
       source.onSecondCall().returns(cold('b|', { b: t2 }));
-      const tokens = stream(source);
+      const tokens = stream({ source, retry: { count: 0 } });
       const quick = (token: Token): Observable<object> => (token.value === 't1' ? cold('-u|', { u: unauthorized }) : cold('-r|', { r: ok }));
       const slow = (token: Token): Observable<object> => (token.value === 't1' ? cold('----u|', { u: unauthorized }) : cold('-r|', { r: ok }));
       expectObservable(authorized(tokens, quick)).toBe('--r|', { r: ok });
@@ -95,7 +68,7 @@ describe('authorized', () => {
       const source = sinon.stub();
       source.onFirstCall().returns(cold('a|', { a: t1 }));
       source.onSecondCall().returns(cold('b|', { b: t2 }));
-      const tokens = stream(source);
+      const tokens = stream({ source, retry: { count: 0 } });
       const response = cold('-u|', { u: unauthorized });
       const request = sinon.stub().returns(response);
       expectObservable(authorized(tokens, request)).toBe('--u|', { u: unauthorized });
@@ -111,7 +84,7 @@ describe('authorized', () => {
       const source = sinon.stub();
       source.onFirstCall().returns(cold('a|', { a: t1 }));
       source.onSecondCall().returns(cold('b|', { b: t2 }));
-      const tokens = stream(source);
+      const tokens = stream({ source, retry: { count: 0 } });
       const ajaxError = Object.assign(new Error('ajax error'), { status: 401 });
       const request = sinon.stub().callsFake((token: Token) =>
         token.value === 't1' ? cold('-#', undefined, ajaxError) : cold('-r|', { r: ok }),
@@ -124,7 +97,7 @@ describe('authorized', () => {
 
   it('passes other errors and statuses on without a retry', () => {
     marbles(({ cold, expectObservable, flush, stream }) => {
-      const tokens = stream(sinon.stub().returns(cold('a|', { a: t1 })));
+      const tokens = stream({ source: sinon.stub().returns(cold('a|', { a: t1 })), retry: { count: 0 } });
       const forbidden = { status: 403 };
       const failure = new Error('boom');
       const request = sinon.stub();
@@ -142,7 +115,7 @@ describe('authorized', () => {
       const source = sinon.stub();
       source.onFirstCall().returns(cold('a|', { a: t1 }));
       source.onSecondCall().returns(cold('b|', { b: t2 }));
-      const tokens = stream(source);
+      const tokens = stream({ source, retry: { count: 0 } });
       const unauthenticated = { code: 16 };
       const request = sinon.stub().callsFake((token: Token) =>
         token.value === 't1' ? cold('-x|', { x: unauthenticated }) : cold('-y|', { y: { code: 0 } }),
@@ -157,7 +130,7 @@ describe('authorized', () => {
   it('cancels the request and the token wait on unsubscribe', () => {
     marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
       const tokenSource = cold('--a|', { a: t1 });
-      const tokens = stream(sinon.stub().returns(tokenSource));
+      const tokens = stream({ source: sinon.stub().returns(tokenSource), retry: { count: 0 } });
       const slow = cold('-----r|', { r: ok });
       expectObservable(authorized(tokens, () => slow), '----!').toBe('');
       expectSubscriptions(slow.subscriptions).toBe('--^-!');
@@ -169,7 +142,7 @@ describe('authorized', () => {
 
   it('errors with the refresh failure when no token can be had', () => {
     marbles(({ cold, flush, stream }) => {
-      const tokens = stream(sinon.stub().returns(cold('-#', undefined, new Error('auth down'))));
+      const tokens = stream({ source: sinon.stub().returns(cold('-#', undefined, new Error('auth down'))), retry: { count: 0 } });
       const request = sinon.stub();
       let error: unknown;
       authorized(tokens, request).subscribe({ error: (caught: unknown) => (error = caught) });

@@ -3,7 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { asyncScheduler } from 'rxjs';
 import { TokenStream, type Token } from 'rx-token-stream';
-import { settle } from './token-stream/support.js';
+import { settle } from './support/marbles.js';
 
 const LONG = 2_000_000_000;
 const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;

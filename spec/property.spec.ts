@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { Observable, asapScheduler, first } from 'rxjs';
 import { TokenStream, type Token, type TokenSourceContext } from 'rx-token-stream';
-import { settle } from './token-stream/support.js';
+import { settle } from './support/marbles.js';
 
 type Op =
   | { kind: 'getToken'; abortable: boolean }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { firstValueFrom, first } from 'rxjs';
 import { TokenStream, type Token, type TokenSource } from 'rx-token-stream';
-import { deferred, marbles } from './support.js';
+import { deferred, marbles } from '../support/marbles.js';
 
 const A: Token = { value: 'token-A' };
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { catchError, first, map, of } from 'rxjs';
 import { TokenStream, type Token } from 'rx-token-stream';
-import { marbles } from './support.js';
+import { marbles } from '../support/marbles.js';
 
 // Times are the TestScheduler's frames (1 frame = 1 ms of virtual time).
 const A: Token = { value: 'A', expiresAt: 200 };

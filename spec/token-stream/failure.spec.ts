@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { catchError, first, map, of, type Observable } from 'rxjs';
 import { isTokenError, type Token, type TokenSourceContext } from 'rx-token-stream';
-import { marbles } from './support.js';
+import { marbles } from '../support/marbles.js';
 
 const B: Token = { value: 'B' };
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { firstValueFrom, of } from 'rxjs';
 import { TokenStream, type Token, type TokenEvent, type TokenSource, type TokenSourceContext } from 'rx-token-stream';
-import { deferred, marbles } from './support.js';
+import { deferred, marbles } from '../support/marbles.js';
 
 /** A source handing out T1, T2, ... and recording what it was called with. */
 function counting(): { source: TokenSource; contexts: TokenSourceContext[] } {

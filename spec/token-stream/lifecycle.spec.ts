@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { asyncScheduler, firstValueFrom } from 'rxjs';
 import { TokenStream, isTokenError, type Token, type TokenEvent, type TokenSourceContext } from 'rx-token-stream';
 import { mochaHooks } from '../support/hooks.js';
-import { deferred, settle } from './support.js';
+import { deferred, settle } from '../support/marbles.js';
 
 const A: Token = { value: 'A' };
 
