@@ -129,13 +129,21 @@ export class TokenStream {
         subscriber.error(closedError());
         return;
       }
-      const entry = { subscriber, received: false };
+      const held = this.#current$.value;
+      const fresh = held !== undefined && !isExpired(held, this.#scheduler.now());
+      if (fresh) {
+        subscriber.next(held);
+        // The hot path, first() of a fresh token: nothing left to wait for, so nothing to register.
+        if (subscriber.closed) return this.#demand();
+      }
+      const entry = { subscriber, received: fresh };
       this.#subscribers.add(entry);
       subscriber.add(() => this.#subscribers.delete(entry));
-      const held = this.#current$.value;
-      if (held !== undefined && !isExpired(held, this.#scheduler.now())) {
-        entry.received = true;
-        subscriber.next(held);
+      // A subscriber that invalidated the held token while taking it was not registered yet
+      // when its replacement arrived synchronously: hand that one over now.
+      const current = this.#current$.value;
+      if (fresh && current !== held && current !== undefined && !isExpired(current, this.#scheduler.now())) {
+        subscriber.next(current);
       }
       this.#demand();
     });

@@ -138,6 +138,21 @@ describe('TokenStream invalidate', () => {
       tokens.close();
     });
 
+    it('hands a late subscriber the replacement when it invalidates the fresh token it is given', async () => {
+      let calls = 0;
+      const tokens = new TokenStream({ source: () => of({ value: `S${++calls}` }) });
+      await tokens.getToken();
+      const seen: string[] = [];
+      const subscription = tokens.token$.subscribe((token) => {
+        seen.push(token.value);
+        if (token.value === 'S1') tokens.invalidate(token);
+      });
+      expect(seen).to.deep.equal(['S1', 'S2']);
+      expect(calls).to.equal(2);
+      subscription.unsubscribe();
+      tokens.close();
+    });
+
     it('does not hand the invalidated token to the waiters after the one that rejected it', async () => {
       const pending = deferred<Token>();
       let calls = 0;
