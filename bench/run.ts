@@ -21,6 +21,9 @@ interface Args {
   only: string[] | undefined;
 }
 
+/** A bad command line: reported on one line, exit code 2. */
+class UsageError extends Error {}
+
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = { quick: false, json: undefined, only: undefined };
   for (let i = 0; i < argv.length; i += 1) {
@@ -34,7 +37,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--only' && next !== undefined) {
       args.only = next.split(',');
       i += 1;
-    } else throw new Error(`bench: unknown argument ${arg} (use --quick, --json [file], --only id,id)`);
+    } else throw new UsageError(`unknown argument ${arg} (use --quick, --json [file], --only id,id)`);
   }
   return args;
 }
@@ -75,7 +78,7 @@ function runChild(id: string, quick: boolean, onProgress: (fraction: number) => 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const ids = args.only ?? Object.keys(scenarios);
-  for (const id of ids) if (!(id in scenarios)) throw new Error(`bench: unknown scenario ${id} (${Object.keys(scenarios).join(', ')})`);
+  for (const id of ids) if (!(id in scenarios)) throw new UsageError(`unknown scenario ${id} (${Object.keys(scenarios).join(', ')})`);
   const out = args.json === '-' ? process.stderr : process.stdout;
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar(
@@ -109,4 +112,10 @@ async function main(): Promise<void> {
   process.exitCode = ok ? 0 : 1;
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`bench: ${error.message}\n`);
+  process.exitCode = 2;
+}
