@@ -1,7 +1,7 @@
 import nodeFetch from 'node-fetch';
 import { parseOrigins } from './origins.js';
 import { authorization, rejectsToken } from './token-header.js';
-import { isRedirectStatus, nextHop, type Hop, type RedirectMode } from './redirects.js';
+import { copyHeaders, isRedirectStatus, nextHop, type HeaderRecord, type Hop, type RedirectMode } from './redirects.js';
 import type { Token } from './token.js';
 import type { TokenStream } from './token-stream.js';
 
@@ -110,7 +110,8 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
   async function fetchWithToken(input: unknown, init?: Record<string, unknown>): Promise<FetchResponseLike> {
     const url = urlOf(input);
     if (!allowed.has(url.origin)) return send(input, init);
-    const request = await outgoing(input, url, init ?? {});
+    // Only a Request's body needs an await here; every other request is prepared at once.
+    const request = isRequestLike(input) ? await fromRequest(input, url, init ?? {}) : outgoing(undefined, url, init ?? {});
     const tokenOptions = request.signal === undefined ? {} : { signal: request.signal };
     const token = await tokens.getToken(tokenOptions);
     const first = await follow(send, request, token);
@@ -130,17 +131,14 @@ async function follow(
   request: Outgoing,
   token: Token,
 ): Promise<{ response: FetchResponseLike; carriedToken: boolean }> {
-  let hop: Hop = { ...request.first, headers: new Headers(request.first.headers) };
-  hop.headers.set('authorization', authorization(token));
+  const headers = copyHeaders(request.first.headers);
+  headers.authorization = authorization(token);
+  let hop: Hop = { ...request.first, headers };
   for (let hops = 0; ; hops += 1) {
-    const response = await send(hop.url.href, {
-      ...request.extra,
-      method: hop.method,
-      headers: hop.headers,
-      ...(hop.body === undefined ? {} : { body: hop.body }),
-      redirect: 'manual',
-      ...(request.signal === undefined ? {} : { signal: request.signal }),
-    });
+    const init: Record<string, unknown> = { ...request.extra, method: hop.method, headers: hop.headers, redirect: 'manual' };
+    if (hop.body !== undefined) init.body = hop.body;
+    if (request.signal !== undefined) init.signal = request.signal;
+    const response = await send(hop.url.href, init);
     const location = isRedirectStatus(response.status) ? response.headers.get('location') : null;
     if (location === null || request.redirect === 'manual') {
       if (hops > 0) markRedirected(response, hop.url);
@@ -166,23 +164,28 @@ function isRequestLike(input: unknown): input is RequestLike {
 const REDIRECT_MODES: readonly string[] = ['follow', 'error', 'manual'];
 const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
 
-/** Merges a Request input and init as fetch does (init wins); a Request's body is buffered. */
-async function outgoing(input: unknown, url: URL, init: Record<string, unknown>): Promise<Outgoing> {
-  const request = isRequestLike(input) ? input : undefined;
+/** A Request input: its body is buffered, so that a retry or a 307 can send it again. */
+async function fromRequest(request: RequestLike, url: URL, init: Record<string, unknown>): Promise<Outgoing> {
+  const buffered =
+    init.body === undefined && request.body !== undefined && request.body !== null
+      ? Buffer.from(await request.arrayBuffer())
+      : undefined;
+  return outgoing(request, url, init, buffered);
+}
+
+/** Merges a Request input and init as fetch does (init wins). */
+function outgoing(request: RequestLike | undefined, url: URL, init: Record<string, unknown>, buffered?: Buffer): Outgoing {
   const { method, headers, body, redirect, follow, signal, ...extra } = init;
   const chosenMethod = String(method ?? request?.method ?? 'GET');
   const mode = String(redirect ?? request?.redirect ?? 'follow');
   if (!REDIRECT_MODES.includes(mode)) throw new TypeError('authFetch: `redirect` must be follow, error or manual');
-  let payload = body;
-  if (payload === undefined && request?.body !== undefined && request.body !== null) {
-    payload = Buffer.from(await request.arrayBuffer());
-  }
+  const payload = body ?? buffered;
   const limit = follow ?? request?.follow ?? 20;
   return {
     first: {
       url,
       method: NORMALISED_METHODS.has(chosenMethod.toUpperCase()) ? chosenMethod.toUpperCase() : chosenMethod,
-      headers: new Headers((headers ?? request?.headers) as ConstructorParameters<typeof Headers>[0]),
+      headers: headerRecord(headers ?? request?.headers),
       body: payload,
       sameOrigin: true,
     },
@@ -192,6 +195,28 @@ async function outgoing(input: unknown, url: URL, init: Record<string, unknown>)
     replayable: isReplayable(payload),
     extra,
   };
+}
+
+// HTTP whitespace, which `Headers` strips from both ends of a value.
+const VALUE_EDGES = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+/**
+ * The caller's headers as a {@link HeaderRecord}. A plain object is read directly; anything
+ * else (`Headers`, node-fetch's `Headers`, pairs) goes through `Headers`, which validates it.
+ * The wrapped fetch validates every name and value it sends in any case.
+ */
+function headerRecord(init: unknown): HeaderRecord {
+  const record = Object.create(null) as HeaderRecord;
+  if (init === undefined || init === null) return record;
+  const plain = typeof init === 'object' && Object.getPrototypeOf(init) === Object.prototype;
+  const entries = plain ? Object.entries(init) : new Headers(init as ConstructorParameters<typeof Headers>[0]);
+  for (const [name, raw] of entries) {
+    const key = name.toLowerCase();
+    const value = String(raw).replace(VALUE_EDGES, '');
+    const held = record[key];
+    record[key] = held === undefined ? value : `${held}, ${value}`;
+  }
+  return record;
 }
 
 function isReplayable(body: unknown): boolean {

@@ -28,9 +28,12 @@ export function isSameOrigin(a: URL, b: URL): boolean {
   return a.origin === b.origin;
 }
 
-/** Removes {@link CREDENTIAL_HEADERS} from `headers`, for a hop to another origin. */
-export function dropCredentials(headers: Headers): void {
-  for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+/**
+ * Removes {@link CREDENTIAL_HEADERS} from `headers`, for a hop to another origin.
+ * @param headers request headers keyed by lowercase name, as authFetch keeps them.
+ */
+export function dropCredentials(headers: Record<string, string>): void {
+  for (const name of CREDENTIAL_HEADERS) delete headers[name];
 }
 
 /**

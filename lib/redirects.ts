@@ -3,11 +3,24 @@ import { dropCredentials, isSameOrigin } from './origins.js';
 /** How a request treats a redirect, as in `fetch`. */
 export type RedirectMode = 'follow' | 'error' | 'manual';
 
+/**
+ * Request headers keyed by lowercase name, repeated names joined with ", " as `Headers`
+ * joins them. A plain record, not a WHATWG `Headers`: node-fetch turns a `Headers` into its
+ * own class by iterating it, which costs more client CPU per request than a record.
+ * Built with a null prototype, so that no header name can reach `Object.prototype`.
+ */
+export type HeaderRecord = Record<string, string>;
+
+/** A copy of `headers` with a null prototype. */
+export function copyHeaders(headers: HeaderRecord): HeaderRecord {
+  return Object.assign(Object.create(null) as HeaderRecord, headers);
+}
+
 /** One request on the wire: what changes from hop to hop of a redirect chain. */
 export interface Hop {
   url: URL;
   method: string;
-  headers: Headers;
+  headers: HeaderRecord;
   body: unknown;
   /** Whether this hop still goes to the origin the request started at (and may carry the token). */
   sameOrigin: boolean;
@@ -44,12 +57,12 @@ export function nextHop(current: Hop, status: number, location: string, replayab
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new TypeError('authFetch: a redirect may only lead to an http(s) URL');
   }
-  const headers = new Headers(current.headers);
+  const headers = copyHeaders(current.headers);
   let { method, body } = current;
   if ((status === 303 && method !== 'GET' && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
     method = 'GET';
     body = undefined;
-    for (const name of BODY_HEADERS) headers.delete(name);
+    for (const name of BODY_HEADERS) delete headers[name];
   } else if (body !== undefined && body !== null && !replayable) {
     throw new TypeError('authFetch: cannot follow a 307/308 redirect with a streamed body');
   }
