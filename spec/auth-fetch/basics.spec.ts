@@ -67,6 +67,18 @@ describe('authFetch basics', () => {
       expect(authorizations(api)).to.deep.equal(['Bearer t1', 'Bearer t2']);
       expect(source.callCount).to.equal(2);
     });
+
+    it(`merges the caller's headers in any shape, and its own Authorization never wins (${name})`, async () => {
+      const fetch = impl === undefined ? authFetch(tokens, { origins: [api.origin] }) : authFetch(tokens, { origins: [api.origin], fetch: impl });
+      const shapes: unknown[] = [
+        { Authorization: 'Basic mine', 'X-Trace': ' a ', 'x-trace': 'b', constructor: 'c' },
+        new Headers([['authorization', 'Basic mine'], ['x-trace', 'a'], ['X-Trace', 'b'], ['constructor', 'c']]),
+        [['AUTHORIZATION', 'Basic mine'], ['x-trace', 'a'], ['x-trace', 'b'], ['constructor', 'c']],
+      ];
+      for (const headers of shapes) await fetch(`${api.origin}/data`, { headers } as never);
+      const seen = api.received.map((r) => [r.headers.authorization, r.headers['x-trace'], r.headers.constructor]);
+      expect(seen).to.deep.equal(shapes.map(() => ['Bearer t1', 'a, b', 'c']));
+    });
   }
 
   it('retries a 403 whose challenge says invalid_token', async () => {
