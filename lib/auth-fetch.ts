@@ -1,7 +1,7 @@
 import nodeFetch from 'node-fetch';
 import { parseOrigins } from './origins.js';
 import { authorization, rejectsToken } from './token-header.js';
-import { copyHeaders, isRedirectStatus, nextHop, type HeaderRecord, type Hop, type RedirectMode } from './redirects.js';
+import { isRedirectStatus, nextHop, type HeaderRecord, type Hop, type RedirectMode } from './redirects.js';
 import type { Token } from './token.js';
 import type { TokenStream } from './token-stream.js';
 
@@ -112,7 +112,7 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
     if (!allowed.has(url.origin)) return send(input, init);
     // Only a Request's body needs an await here; every other request is prepared at once.
     const request = isRequestLike(input) ? await fromRequest(input, url, init ?? {}) : outgoing(undefined, url, init ?? {});
-    const tokenOptions = request.signal === undefined ? {} : { signal: request.signal };
+    const tokenOptions = request.signal === undefined ? undefined : { signal: request.signal };
     const token = await tokens.getToken(tokenOptions);
     const first = await follow(send, request, token);
     if (!first.carriedToken || !rejectsToken(first.response, token)) return first.response;
@@ -131,9 +131,7 @@ async function follow(
   request: Outgoing,
   token: Token,
 ): Promise<{ response: FetchResponseLike; carriedToken: boolean }> {
-  const headers = copyHeaders(request.first.headers);
-  headers.authorization = authorization(token);
-  let hop: Hop = { ...request.first, headers };
+  let hop: Hop = { ...request.first, headers: { ...request.first.headers, authorization: authorization(token) } };
   for (let hops = 0; ; hops += 1) {
     const init: Record<string, unknown> = { ...request.extra, method: hop.method, headers: hop.headers, redirect: 'manual' };
     if (hop.body !== undefined) init.body = hop.body;

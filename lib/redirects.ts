@@ -7,14 +7,10 @@ export type RedirectMode = 'follow' | 'error' | 'manual';
  * Request headers keyed by lowercase name, repeated names joined with ", " as `Headers`
  * joins them. A plain record, not a WHATWG `Headers`: node-fetch turns a `Headers` into its
  * own class by iterating it, which costs more client CPU per request than a record.
- * Built with a null prototype, so that no header name can reach `Object.prototype`.
+ * Copies are made with spread, which defines own properties: a header named `__proto__`
+ * stays a header and never reaches the setter of `Object.prototype`.
  */
 export type HeaderRecord = Record<string, string>;
-
-/** A copy of `headers` with a null prototype. */
-export function copyHeaders(headers: HeaderRecord): HeaderRecord {
-  return Object.assign(Object.create(null) as HeaderRecord, headers);
-}
 
 /** One request on the wire: what changes from hop to hop of a redirect chain. */
 export interface Hop {
@@ -57,7 +53,7 @@ export function nextHop(current: Hop, status: number, location: string, replayab
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new TypeError('authFetch: a redirect may only lead to an http(s) URL');
   }
-  const headers = copyHeaders(current.headers);
+  const headers: HeaderRecord = { ...current.headers };
   let { method, body } = current;
   if ((status === 303 && method !== 'GET' && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {
     method = 'GET';
