@@ -61,8 +61,10 @@ interface Outgoing {
   signal: AbortSignal | undefined;
   replayable: boolean;
   /** The rest of the caller's init (node-fetch's `agent`, `compress`, ...), passed on as is. */
-  extra: Record<string, unknown>;
+  extra: Record<string, unknown> | undefined;
 }
+
+const NO_INIT: Record<string, unknown> = Object.freeze({});
 
 /**
  * Wraps `fetch` so that requests to `options.origins` carry `Authorization: <type> <token>`
@@ -110,42 +112,53 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
   async function fetchWithToken(input: unknown, init?: Record<string, unknown>): Promise<FetchResponseLike> {
     const url = urlOf(input);
     if (!allowed.has(url.origin)) return send(input, init);
-    // Only a Request's body needs an await here; every other request is prepared at once.
-    const request = isRequestLike(input) ? await fromRequest(input, url, init ?? {}) : outgoing(undefined, url, init ?? {});
+    // Each await costs client CPU that shows beside a loopback request, so the common case
+    // (no Request body to buffer, no redirect) awaits only the token and the response.
+    const request = isRequestLike(input) ? await fromRequest(input, url, init ?? NO_INIT) : outgoing(undefined, url, init ?? NO_INIT);
     const tokenOptions = request.signal === undefined ? undefined : { signal: request.signal };
     const token = await tokens.getToken(tokenOptions);
-    const first = await follow(send, request, token);
-    if (!first.carriedToken || !rejectsToken(first.response, token)) return first.response;
+    let hop = firstHop(request, token);
+    let response = await send(hop.url.href, initOf(request, hop));
+    if (isRedirectStatus(response.status)) [response, hop] = await follow(send, request, hop, response);
+    if (!hop.sameOrigin || !rejectsToken(response, token)) return response;
     tokens.invalidate(token);
-    if (!request.replayable) return first.response;
-    discard(first.response);
-    const next = await tokens.getToken(tokenOptions);
-    return (await follow(send, request, next)).response;
+    if (!request.replayable) return response;
+    discard(response);
+    hop = firstHop(request, await tokens.getToken(tokenOptions));
+    response = await send(hop.url.href, initOf(request, hop));
+    return isRedirectStatus(response.status) ? (await follow(send, request, hop, response))[0] : response;
   }
   return fetchWithToken as unknown as F;
 }
 
-/** Sends `request` with `token` and follows its redirects as the caller asked. */
-async function follow(
-  send: LooseFetch,
-  request: Outgoing,
-  token: Token,
-): Promise<{ response: FetchResponseLike; carriedToken: boolean }> {
-  let hop: Hop = { ...request.first, headers: { ...request.first.headers, authorization: authorization(token) } };
+/** The first hop of `request`, carrying `token`. */
+function firstHop(request: Outgoing, token: Token): Hop {
+  const { url, method, headers, body } = request.first;
+  return { url, method, headers: { ...headers, authorization: authorization(token) }, body, sameOrigin: true };
+}
+
+/** What the wrapped fetch gets for `hop`: redirects always come back here. */
+function initOf(request: Outgoing, hop: Hop): Record<string, unknown> {
+  const own = { method: hop.method, headers: hop.headers, body: hop.body, redirect: 'manual', signal: request.signal };
+  return request.extra === undefined ? own : { ...request.extra, ...own };
+}
+
+/**
+ * Follows the redirect that `response` to `hop` may be, as the caller asked, until a
+ * response that is not one. Returns that response and the hop that got it.
+ */
+async function follow(send: LooseFetch, request: Outgoing, hop: Hop, response: FetchResponseLike): Promise<[FetchResponseLike, Hop]> {
   for (let hops = 0; ; hops += 1) {
-    const init: Record<string, unknown> = { ...request.extra, method: hop.method, headers: hop.headers, redirect: 'manual' };
-    if (hop.body !== undefined) init.body = hop.body;
-    if (request.signal !== undefined) init.signal = request.signal;
-    const response = await send(hop.url.href, init);
     const location = isRedirectStatus(response.status) ? response.headers.get('location') : null;
     if (location === null || request.redirect === 'manual') {
       if (hops > 0) markRedirected(response, hop.url);
-      return { response, carriedToken: hop.sameOrigin };
+      return [response, hop];
     }
     discard(response);
     if (request.redirect === 'error') throw new TypeError("authFetch: redirect refused, the request's redirect mode is 'error'");
     if (hops >= request.follow) throw new TypeError(`authFetch: more than ${request.follow} redirects`);
     hop = nextHop(hop, response.status, location, request.replayable);
+    response = await send(hop.url.href, initOf(request, hop));
   }
 }
 
@@ -173,7 +186,8 @@ async function fromRequest(request: RequestLike, url: URL, init: Record<string, 
 
 /** Merges a Request input and init as fetch does (init wins). */
 function outgoing(request: RequestLike | undefined, url: URL, init: Record<string, unknown>, buffered?: Buffer): Outgoing {
-  const { method, headers, body, redirect, follow, signal, ...extra } = init;
+  const { method, headers, body, redirect, follow, signal, ...rest } = init;
+  const extra = Object.keys(rest).length === 0 ? undefined : rest;
   const chosenMethod = String(method ?? request?.method ?? 'GET');
   const mode = String(redirect ?? request?.redirect ?? 'follow');
   if (!REDIRECT_MODES.includes(mode)) throw new TypeError('authFetch: `redirect` must be follow, error or manual');
