@@ -65,6 +65,8 @@ interface Outgoing {
 }
 
 const NO_INIT: Record<string, unknown> = Object.freeze({});
+// Only ever spread into a new record, never written to.
+const NO_HEADERS: HeaderRecord = Object.freeze({});
 
 /**
  * Wraps `fetch` so that requests to `options.origins` carry `Authorization: <type> <token>`
@@ -108,6 +110,12 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
   }
   const allowed = parseOrigins(origins, allowInsecureHttp);
   const send = fetch as unknown as LooseFetch;
+  // Checked once per token, not once per request.
+  let last: { token: Token; header: string } | undefined;
+  const headerFor = (token: Token): string => {
+    if (last?.token !== token) last = { token, header: authorization(token) };
+    return last.header;
+  };
 
   async function fetchWithToken(input: unknown, init?: Record<string, unknown>): Promise<FetchResponseLike> {
     const url = urlOf(input);
@@ -117,24 +125,24 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
     const request = isRequestLike(input) ? await fromRequest(input, url, init ?? NO_INIT) : outgoing(undefined, url, init ?? NO_INIT);
     const tokenOptions = request.signal === undefined ? undefined : { signal: request.signal };
     const token = await tokens.getToken(tokenOptions);
-    let hop = firstHop(request, token);
+    let hop = firstHop(request, headerFor(token));
     let response = await send(hop.url.href, initOf(request, hop));
     if (isRedirectStatus(response.status)) [response, hop] = await follow(send, request, hop, response);
     if (!hop.sameOrigin || !rejectsToken(response, token)) return response;
     tokens.invalidate(token);
     if (!request.replayable) return response;
     discard(response);
-    hop = firstHop(request, await tokens.getToken(tokenOptions));
+    hop = firstHop(request, headerFor(await tokens.getToken(tokenOptions)));
     response = await send(hop.url.href, initOf(request, hop));
     return isRedirectStatus(response.status) ? (await follow(send, request, hop, response))[0] : response;
   }
   return fetchWithToken as unknown as F;
 }
 
-/** The first hop of `request`, carrying `token`. */
-function firstHop(request: Outgoing, token: Token): Hop {
+/** The first hop of `request`, carrying the Authorization value `header`. */
+function firstHop(request: Outgoing, header: string): Hop {
   const { url, method, headers, body } = request.first;
-  return { url, method, headers: { ...headers, authorization: authorization(token) }, body, sameOrigin: true };
+  return { url, method, headers: { ...headers, authorization: header }, body, sameOrigin: true };
 }
 
 /** What the wrapped fetch gets for `hop`: redirects always come back here. */
@@ -186,8 +194,8 @@ async function fromRequest(request: RequestLike, url: URL, init: Record<string, 
 
 /** Merges a Request input and init as fetch does (init wins). */
 function outgoing(request: RequestLike | undefined, url: URL, init: Record<string, unknown>, buffered?: Buffer): Outgoing {
-  const { method, headers, body, redirect, follow, signal, ...rest } = init;
-  const extra = Object.keys(rest).length === 0 ? undefined : rest;
+  const { method, headers, body, redirect, follow, signal } = init;
+  const extra = init === NO_INIT ? undefined : extraOf(init);
   const chosenMethod = String(method ?? request?.method ?? 'GET');
   const mode = String(redirect ?? request?.redirect ?? 'follow');
   if (!REDIRECT_MODES.includes(mode)) throw new TypeError('authFetch: `redirect` must be follow, error or manual');
@@ -218,8 +226,8 @@ const VALUE_EDGES = /^[\t\n\r ]+|[\t\n\r ]+$/g;
  * The wrapped fetch validates every name and value it sends in any case.
  */
 function headerRecord(init: unknown): HeaderRecord {
+  if (init === undefined || init === null) return NO_HEADERS;
   const record = Object.create(null) as HeaderRecord;
-  if (init === undefined || init === null) return record;
   const plain = typeof init === 'object' && Object.getPrototypeOf(init) === Object.prototype;
   const entries = plain ? Object.entries(init) : new Headers(init as ConstructorParameters<typeof Headers>[0]);
   for (const [name, raw] of entries) {
@@ -229,6 +237,13 @@ function headerRecord(init: unknown): HeaderRecord {
     record[key] = held === undefined ? value : `${held}, ${value}`;
   }
   return record;
+}
+
+/** What is left of a caller's init once authFetch has taken its own fields, if anything. */
+function extraOf(init: Record<string, unknown>): Record<string, unknown> | undefined {
+  // A rest copy defines own properties, so a key named __proto__ stays a plain key.
+  const { method, headers, body, redirect, follow, signal, ...extra } = init;
+  return Object.keys(extra).length === 0 ? undefined : extra;
 }
 
 function isReplayable(body: unknown): boolean {
