@@ -1,7 +1,8 @@
 import nodeFetch from 'node-fetch';
 import { parseOrigins } from './origins.js';
 import { authorization, rejectsToken } from './token-header.js';
-import { isRedirectStatus, nextHop, type HeaderRecord, type Hop, type RedirectMode } from './redirects.js';
+import { isRedirectStatus, nextHop, type Hop } from './redirects.js';
+import { fromRequest, isRequestLike, NO_INIT, outgoing, type Outgoing } from './outgoing.js';
 import type { Token } from './token.js';
 import type { TokenStream } from './token-stream.js';
 
@@ -42,31 +43,6 @@ export interface AuthFetchOptions<F extends FetchFunction = typeof nodeFetch> {
 }
 
 type LooseFetch = (input: unknown, init?: Record<string, unknown>) => Promise<FetchResponseLike>;
-
-interface RequestLike {
-  url: string;
-  method?: string;
-  headers?: unknown;
-  body?: unknown;
-  redirect?: string;
-  signal?: AbortSignal;
-  follow?: number;
-  arrayBuffer(): Promise<ArrayBuffer>;
-}
-
-interface Outgoing {
-  first: Hop;
-  redirect: RedirectMode;
-  follow: number;
-  signal: AbortSignal | undefined;
-  replayable: boolean;
-  /** The rest of the caller's init (node-fetch's `agent`, `compress`, ...), passed on as is. */
-  extra: Record<string, unknown> | undefined;
-}
-
-const NO_INIT: Record<string, unknown> = Object.freeze({});
-// Only ever spread into a new record, never written to.
-const NO_HEADERS: HeaderRecord = Object.freeze({});
 
 /**
  * Wraps `fetch` so that requests to `options.origins` carry `Authorization: <type> <token>`
@@ -174,83 +150,6 @@ function urlOf(input: unknown): URL {
   if (input instanceof URL) return input;
   if (isRequestLike(input)) return new URL(input.url);
   return new URL(String(input));
-}
-
-function isRequestLike(input: unknown): input is RequestLike {
-  return typeof input === 'object' && input !== null && typeof (input as { url?: unknown }).url === 'string';
-}
-
-const REDIRECT_MODES: readonly string[] = ['follow', 'error', 'manual'];
-const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
-
-/** A Request input: its body is buffered, so that a retry or a 307 can send it again. */
-async function fromRequest(request: RequestLike, url: URL, init: Record<string, unknown>): Promise<Outgoing> {
-  const buffered =
-    init.body === undefined && request.body !== undefined && request.body !== null
-      ? Buffer.from(await request.arrayBuffer())
-      : undefined;
-  return outgoing(request, url, init, buffered);
-}
-
-/** Merges a Request input and init as fetch does (init wins). */
-function outgoing(request: RequestLike | undefined, url: URL, init: Record<string, unknown>, buffered?: Buffer): Outgoing {
-  const { method, headers, body, redirect, follow, signal } = init;
-  const extra = init === NO_INIT ? undefined : extraOf(init);
-  const chosenMethod = String(method ?? request?.method ?? 'GET');
-  const mode = String(redirect ?? request?.redirect ?? 'follow');
-  if (!REDIRECT_MODES.includes(mode)) throw new TypeError('authFetch: `redirect` must be follow, error or manual');
-  const payload = body ?? buffered;
-  const limit = follow ?? request?.follow ?? 20;
-  return {
-    first: {
-      url,
-      method: NORMALISED_METHODS.has(chosenMethod.toUpperCase()) ? chosenMethod.toUpperCase() : chosenMethod,
-      headers: headerRecord(headers ?? request?.headers),
-      body: payload,
-      sameOrigin: true,
-    },
-    redirect: mode as RedirectMode,
-    follow: typeof limit === 'number' && limit >= 0 ? limit : 20,
-    signal: (signal ?? request?.signal ?? undefined) as AbortSignal | undefined,
-    replayable: isReplayable(payload),
-    extra,
-  };
-}
-
-// HTTP whitespace, which `Headers` strips from both ends of a value.
-const VALUE_EDGES = /^[\t\n\r ]+|[\t\n\r ]+$/g;
-
-/**
- * The caller's headers as a {@link HeaderRecord}. A plain object is read directly; anything
- * else (`Headers`, node-fetch's `Headers`, pairs) goes through `Headers`, which validates it.
- * The wrapped fetch validates every name and value it sends in any case.
- */
-function headerRecord(init: unknown): HeaderRecord {
-  if (init === undefined || init === null) return NO_HEADERS;
-  const record = Object.create(null) as HeaderRecord;
-  const plain = typeof init === 'object' && Object.getPrototypeOf(init) === Object.prototype;
-  const entries = plain ? Object.entries(init) : new Headers(init as ConstructorParameters<typeof Headers>[0]);
-  for (const [name, raw] of entries) {
-    const key = name.toLowerCase();
-    const value = String(raw).replace(VALUE_EDGES, '');
-    const held = record[key];
-    record[key] = held === undefined ? value : `${held}, ${value}`;
-  }
-  return record;
-}
-
-/** What is left of a caller's init once authFetch has taken its own fields, if anything. */
-function extraOf(init: Record<string, unknown>): Record<string, unknown> | undefined {
-  // A rest copy defines own properties, so a key named __proto__ stays a plain key.
-  const { method, headers, body, redirect, follow, signal, ...extra } = init;
-  return Object.keys(extra).length === 0 ? undefined : extra;
-}
-
-function isReplayable(body: unknown): boolean {
-  if (body === undefined || body === null || typeof body === 'string') return true;
-  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return true;
-  const tag = Object.prototype.toString.call(body);
-  return tag === '[object URLSearchParams]' || tag === '[object Blob]' || tag === '[object File]';
 }
 
 /**
