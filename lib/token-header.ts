@@ -24,9 +24,15 @@ export function authorization(token: Token): string {
   return `${token.type ?? 'Bearer'} ${token.value}`;
 }
 
-/** Whether `response` rejects `token`: a 401, or a challenge for its scheme naming `invalid_token`. */
+/**
+ * Whether `response` rejects `token`: a 401, or an error status with a challenge for its
+ * scheme naming `invalid_token`. A success is never a rejection, whatever it carries: the
+ * request was served, and a retry would send it twice. Skipping the header read there also
+ * keeps it off the path of every successful request.
+ */
 export function rejectsToken(response: RejectionLike, token: Token): boolean {
   if (response.status === 401) return true;
+  if (response.status < 400) return false;
   const challenge = response.headers.get('www-authenticate');
   return challenge !== null && invalidTokenChallenge(token.type ?? 'Bearer').test(challenge);
 }

@@ -12,7 +12,7 @@ describe('token header', () => {
       expect(rejectsToken(answer(401), { value: 'x' })).to.equal(true);
     });
 
-    it('finds error="invalid_token" in a challenge for the token scheme, whatever the status', () => {
+    it('finds error="invalid_token" in a challenge for the token scheme, on any error status', () => {
       for (const challenge of [
         'Bearer error="invalid_token"',
         'Bearer realm="api", error="invalid_token", error_description="The access token expired"',
@@ -23,6 +23,13 @@ describe('token header', () => {
         expect(rejectsToken(answer(403, challenge), { value: 'x' }), challenge).to.equal(true);
       }
       expect(rejectsToken(answer(400, 'DPoP error="invalid_token"'), { value: 'x', type: 'DPoP' })).to.equal(true);
+      expect(rejectsToken(answer(500, 'Bearer error="invalid_token"'), { value: 'x' })).to.equal(true);
+    });
+
+    it('never takes a success for a rejection, whatever its challenge: a retry would send a served request twice', () => {
+      for (const status of [200, 201, 204, 304]) {
+        expect(rejectsToken(answer(status, 'Bearer error="invalid_token"'), { value: 'x' }), String(status)).to.equal(false);
+      }
     });
 
     it('does not take another error, another scheme or a look-alike for it', () => {
