@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { NO_INIT, outgoing } from '../lib/outgoing.js';
+import { NO_INIT, fromRequest, outgoing } from '../lib/outgoing.js';
 
 const url = new URL('https://api.example.com/a');
 
@@ -27,6 +27,13 @@ describe('outgoing', () => {
     expect(outgoing(undefined, url, { method: 'post', headers: {} }).extra).to.equal(undefined);
     expect(outgoing(undefined, url, { compress: false, method: 'post' })).to.deep.include({ extra: { compress: false } });
     expect(outgoing(undefined, url, { method: 'post' }).first.method).to.equal('POST');
+  });
+
+  it('buffers the body of a Request input, and reads nothing from one without a body', async () => {
+    const posted = await fromRequest(new Request(url, { method: 'POST', body: 'x=1' }), url, NO_INIT);
+    expect([posted.first.method, String(posted.first.body), posted.replayable]).to.deep.equal(['POST', 'x=1', true]);
+    const got = await fromRequest(new Request(url, { headers: { 'X-Trace': 'r' } }), url, NO_INIT);
+    expect([got.first.method, got.first.body, { ...got.first.headers }]).to.deep.equal(['GET', undefined, { 'x-trace': 'r' }]);
   });
 
   it('refuses a redirect mode fetch does not have', () => {
