@@ -130,11 +130,12 @@ export class TokenStream {
         return;
       }
       const held = this.#current$.value;
-      const fresh = held !== undefined && !isExpired(held, this.#scheduler.now());
+      const now = this.#scheduler.now();
+      const fresh = held !== undefined && !isExpired(held, now);
       if (fresh) {
         subscriber.next(held);
         // The hot path, first() of a fresh token: nothing left to wait for, so nothing to register.
-        if (subscriber.closed) return this.#demand();
+        if (subscriber.closed) return this.#refreshIfDue(now);
       }
       const entry = { subscriber, received: fresh };
       this.#subscribers.add(entry);
@@ -175,8 +176,9 @@ export class TokenStream {
     if (this.#closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
     const held = this.#current$.value;
-    if (held !== undefined && !isExpired(held, this.#scheduler.now())) {
-      this.#demand();
+    const now = this.#scheduler.now();
+    if (held !== undefined && !isExpired(held, now)) {
+      this.#refreshIfDue(now);
       return Promise.resolve(held);
     }
     // Every waiter shares one first() of token$: one subscription, however many callers.
@@ -249,11 +251,13 @@ export class TokenStream {
     if (this.#closed) return;
     const token = this.#current$.value;
     const now = this.#scheduler.now();
-    if (token !== undefined && !isExpired(token, now)) {
-      if (now >= this.#dueAt && now >= this.#backgroundRetryAt) this.#request('background');
-      return;
-    }
+    if (token !== undefined && !isExpired(token, now)) return this.#refreshIfDue(now);
     this.#request(token !== undefined ? 'expired' : this.#last !== undefined ? 'invalidated' : 'initial');
+  }
+
+  /** The held token is fresh at `now`: start a background refresh if it is in its window. */
+  #refreshIfDue(now: number): void {
+    if (now >= this.#dueAt && now >= this.#backgroundRetryAt) this.#request('background');
   }
 
   #request(reason: RefreshReason): void {
