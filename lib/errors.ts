@@ -73,9 +73,25 @@ export function isTokenError(value: unknown): value is TokenError {
   return typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true;
 }
 
-/** The refresh failed for good: its attempts ran out, or the source said not to retry. */
+// Errors of this library's own checks: their messages name a problem, never a value, so a
+// refresh that failed on one can say why in its own message.
+const ownChecks = new WeakSet<object>();
+
+/** What a source returned is not a token (see `tokenProblem`): retrying cannot mend it. */
+export function invalidTokenError(problem: string): TypeError {
+  const error = Object.assign(new TypeError(`Token source returned no usable token: ${problem}`), { retryable: false });
+  ownChecks.add(error);
+  return error;
+}
+
+/**
+ * The refresh failed for good: its attempts ran out, or the source said not to retry. When
+ * the cause is one of this library's own checks, its reason is in the message too; a
+ * source's own error stays in `cause` only, as it may hold what a log must not show.
+ */
 export function refreshError(cause: unknown, attempts: number): TokenError {
-  return new TokenError('ERR_TOKEN_REFRESH', `Token refresh failed after ${attempts} attempt(s)`, {
+  const reason = typeof cause === 'object' && cause !== null && ownChecks.has(cause) ? `: ${(cause as Error).message}` : '';
+  return new TokenError('ERR_TOKEN_REFRESH', `Token refresh failed after ${attempts} attempt(s)${reason}`, {
     cause,
     attempts,
   });

@@ -1,5 +1,5 @@
 import { defer, finalize, map, take, tap, throwError, throwIfEmpty, timeout, type Observable, type SchedulerLike } from 'rxjs';
-import { timeoutError } from './errors.js';
+import { invalidTokenError, timeoutError } from './errors.js';
 import { checkToken, type Token, type TokenSource, type TokenSourceContext } from './token.js';
 
 /** How one source call is bounded. */
@@ -8,11 +8,6 @@ export interface SourceCallLimits {
   timeoutMs: number;
   /** The clock of the expiry check and the timer of the timeout. */
   scheduler: SchedulerLike;
-}
-
-/** A source error that retrying cannot mend (a malformed or expired token). */
-function final(error: Error): Error {
-  return Object.assign(error, { retryable: false });
 }
 
 /**
@@ -30,15 +25,8 @@ export function callSource(
     let settled = false;
     return defer(() => source({ ...context, signal: controller.signal })).pipe(
       take(1),
-      throwIfEmpty(() => final(new TypeError('Token source completed without a token'))),
-      map((token) => {
-        try {
-          checkToken(token, scheduler.now());
-        } catch (error) {
-          throw final(error as TypeError);
-        }
-        return token;
-      }),
+      throwIfEmpty(() => invalidTokenError('it completed without one')),
+      map((token) => checkToken(token, scheduler.now())),
       tap({ next: () => (settled = true), error: () => (settled = true) }),
       finalize(() => {
         if (!settled) controller.abort();

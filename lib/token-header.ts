@@ -2,7 +2,7 @@
  * How a token travels over HTTP: the Authorization header it goes out in, and the answers
  * that reject it (RFC 6750 section 3).
  */
-import type { Token } from './token.js';
+import { tokenProblem, type Token } from './token.js';
 
 /** What {@link rejectsToken} reads of a response. */
 export interface RejectionLike {
@@ -10,17 +10,13 @@ export interface RejectionLike {
   readonly headers: { get(name: string): string | null };
 }
 
-// Visible ASCII, inner spaces and tabs: what every fetch accepts in a header value.
-const HEADER_VALUE = /^[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?$/;
-
 /**
  * The Authorization value for `token`. `Headers.set` would reject a bad value with the value
  * itself in the message, so a token unfit for a header is refused here with one naming none.
  */
 export function authorization(token: Token): string {
-  if (!HEADER_VALUE.test(token.value)) {
-    throw new TypeError('authFetch: the token value has characters an HTTP header cannot carry');
-  }
+  const problem = tokenProblem(token);
+  if (problem !== undefined) throw new TypeError(`authFetch: ${problem}`);
   return `${token.type ?? 'Bearer'} ${token.value}`;
 }
 

@@ -1,4 +1,5 @@
 import type { ObservableInput } from 'rxjs';
+import { invalidTokenError } from './errors.js';
 
 /**
  * An access token as a source hands it over.
@@ -67,22 +68,49 @@ export function refreshDueAt(token: Token, receivedAt: number, windowMs: number)
   return token.expiresAt - Math.min(windowMs, Math.max(0, lifetime / 2));
 }
 
-/** Checks what a source returned; the message names the problem, never the value. */
-export function checkToken(token: unknown, now: number): asserts token is Token {
-  if (typeof token !== 'object' || token === null) {
-    throw new TypeError('Token source must emit an object with a string `value`');
-  }
+// An auth scheme (RFC 9110 11.1): a token of tchars.
+const SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// Visible ASCII with inner spaces and tabs: what every fetch accepts in a header value, so
+// that a token with CR, LF or non-ASCII is refused where it enters, never held.
+const HEADER_VALUE = /^[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?$/;
+
+/**
+ * The one rule of what a token is, used by everything that produces, stores, reads or sends
+ * one. Returns why `token` is not a usable token at `now`, or undefined when it is. The
+ * reason names the problem, never the value.
+ *
+ * @param now scheduler time for the expiry check; omit it to check the shape only.
+ */
+export function tokenProblem(token: unknown, now?: number): string | undefined {
+  if (typeof token !== 'object' || token === null) return 'a token must be an object with a string `value`';
   const { value, expiresAt, type } = token as Record<string, unknown>;
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError('Token `value` must be a non-empty string');
-  }
+  if (typeof value !== 'string' || value.length === 0) return 'token `value` must be a non-empty string';
+  if (!HEADER_VALUE.test(value)) return 'token `value` has characters an HTTP header cannot carry';
   if (expiresAt !== undefined && (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt))) {
-    throw new TypeError('Token `expiresAt` must be a finite number (epoch ms)');
+    return 'token `expiresAt` must be a finite number (epoch ms)';
   }
-  if (typeof expiresAt === 'number' && expiresAt <= now) {
-    throw new TypeError('Token source returned a token that is already expired');
+  if (type !== undefined && (typeof type !== 'string' || !SCHEME.test(type))) {
+    return 'token `type` must be an HTTP auth scheme name';
   }
-  if (type !== undefined && (typeof type !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(type))) {
-    throw new TypeError('Token `type` must be an HTTP auth scheme name');
-  }
+  if (now !== undefined && typeof expiresAt === 'number' && expiresAt <= now) return 'the token is already expired';
+  return undefined;
+}
+
+/**
+ * Checks what a source returned and returns a frozen copy of its token fields (`value`,
+ * `expiresAt`, `type`): the stream holds and hands out that copy, so a source that later
+ * mutates or reuses its object changes nothing that was handed out, and fields a source
+ * attaches never travel further.
+ *
+ * @throws {TypeError} `retryable: false`, whose message names the problem, never the value.
+ */
+export function checkToken(token: unknown, now: number): Token {
+  const problem = tokenProblem(token, now);
+  if (problem !== undefined) throw invalidTokenError(problem);
+  const { value, expiresAt, type } = token as Token;
+  return Object.freeze({
+    value,
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(type === undefined ? {} : { type }),
+  });
 }

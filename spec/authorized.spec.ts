@@ -37,7 +37,7 @@ describe('authorized', () => {
       for (let i = 0; i < 3; i += 1) expectObservable(authorized(tokens, request)).toBe('------r|', { r: ok });
       flush();
       expect(source.callCount).to.equal(2);
-      expect(source.secondCall.args[0]).to.include({ reason: 'invalidated', previous: t1 });
+      expect(source.secondCall.args[0]).to.deep.include({ reason: 'invalidated', previous: t1 });
       expectSubscriptions(first.subscriptions).toBe('^-!');
       expectSubscriptions(second.subscriptions).toBe('---^-!');
       expectSubscriptions(rejected.subscriptions).toBe(['--^!', '--^!', '--^!']);

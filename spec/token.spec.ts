@@ -36,6 +36,9 @@ describe('token', () => {
       [{ value: 'secret-value', expiresAt: Number.POSITIVE_INFINITY }, /`expiresAt`/],
       [{ value: 'secret-value', expiresAt: 10 }, /already expired/],
       [{ value: 'secret-value', type: 'Bearer token' }, /`type`/],
+      [{ value: 'secret-value\r\nX-Injected: 1' }, /header cannot carry/],
+      [{ value: 'secret-välue' }, /header cannot carry/],
+      [{ value: ' secret-value' }, /header cannot carry/],
     ];
     for (const [token, message] of bad) {
       it(`rejects ${JSON.stringify(token)} without repeating the value`, () => {
@@ -50,6 +53,16 @@ describe('token', () => {
     it('accepts a value with an optional future expiresAt and an auth scheme type', () => {
       expect(() => checkToken({ value: 'v' }, 10)).to.not.throw();
       expect(() => checkToken({ value: 'v', expiresAt: 11, type: 'DPoP' }, 10)).to.not.throw();
+    });
+    it('returns a frozen copy of the token fields only, which later changes to the input do not reach', () => {
+      const input = { value: 'v', expiresAt: 11, type: 'DPoP', refreshToken: 'r' };
+      const held = checkToken(input, 10);
+      input.value = 'changed';
+      expect(held).to.deep.equal({ value: 'v', expiresAt: 11, type: 'DPoP' });
+      expect(Object.isFrozen(held)).to.equal(true);
+    });
+    it('marks a bad token as final: a retry cannot mend it', () => {
+      expect(() => checkToken({ value: '' }, 10)).to.throw(TypeError).with.property('retryable', false);
     });
   });
 });

@@ -73,13 +73,21 @@ describe('authFetch errors never carry the token', () => {
     tokens.close();
   });
 
-  it('when the token cannot be put in a header at all', async () => {
-    const tokens = new TokenStream({ source: async () => ({ value: `${SECRET}\r\nX-Injected: 1` }) });
+  it('when the token cannot be put in a header at all: refused where it enters, after one source call', async () => {
+    let calls = 0;
+    const tokens = new TokenStream({
+      source: async () => {
+        calls += 1;
+        return { value: `${SECRET}\r\nX-Injected: 1` };
+      },
+    });
     const error = await authFetch(tokens, { origins: [denying.origin] })(`${denying.origin}/`).then(
       () => undefined,
       (caught: unknown) => caught,
     );
-    expect(error).to.be.instanceOf(TypeError);
+    expect(isTokenError(error) && error.code).to.equal('ERR_TOKEN_REFRESH');
+    expect((error as Error).message).to.include('header cannot carry');
+    expect(calls).to.equal(1);
     expectNoToken(error);
     tokens.close();
   });

@@ -29,7 +29,7 @@ describe('TokenStream expiry and the refresh window', () => {
         expectSubscriptions(background$.subscriptions).toBe('140ms ^---!');
         scheduler.schedule(() => {
           expect(source.callCount).to.equal(2);
-          expect(source.secondCall.args[0]).to.include({ reason: 'background', previous: A });
+          expect(source.secondCall.args[0]).to.deep.include({ reason: 'background', previous: A });
           expect(events.filter((e) => e.type === 'refresh-start').map((e) => e.reason)).to.deep.equal(['initial', 'background']);
         }, 200);
       });

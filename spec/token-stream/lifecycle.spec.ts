@@ -59,7 +59,7 @@ describe('TokenStream lifecycle', () => {
       const controller = new AbortController();
       const waiting = tokens.getToken({ signal: controller.signal });
       pending[0]?.resolve(A);
-      expect(await waiting).to.equal(A);
+      expect(await waiting).to.deep.equal(A);
       controller.abort();
       tokens.close();
     });
