@@ -2,7 +2,8 @@ import nodeFetch from 'node-fetch';
 import * as oauth from 'oauth4webapi';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import type { Token, TokenSource, TokenSourceContext } from '../token.js';
-import { networkError, responseError, stillWaitingError } from './failure.js';
+import { responseError, stillWaitingError, transportError } from './failure.js';
+import { basicCredentials, redactor } from './redact.js';
 import { toToken } from './token-response.js';
 import { webFetch, type TokenFetch } from './web-fetch.js';
 
@@ -147,6 +148,8 @@ export function clientCredentials(options: ClientCredentialsOptions): (context: 
     ...(audience === undefined ? {} : { audience }),
   };
   const transport = webFetch(fetch);
+  // The secret alone (the form body of 'post') and inside the Basic credential.
+  const redact = redactor([clientSecret, ...basicCredentials(clientId, clientSecret)]);
   const insecure = url.protocol === 'http:';
   // From the last 429/503's Retry-After. The stream's retry waits it out within a refresh,
   // but a refresh that gave up is followed by a fresh one on the next demand: without this,
@@ -164,15 +167,15 @@ export function clientCredentials(options: ClientCredentialsOptions): (context: 
         // Checked above: http: only for loopback or an explicit allowHttp.
         [oauth.allowInsecureRequests]: insecure,
       });
-    } catch (cause) {
-      throw networkError(cause);
+    } catch (failure) {
+      throw transportError(failure, redact);
     }
     let body: oauth.TokenEndpointResponse;
     try {
       body = await oauth.processClientCredentialsResponse(as, client, response);
     } catch (failure) {
       const receivedAt = scheduler.now();
-      const error = responseError(failure, response, receivedAt, maxRetryAfterMs);
+      const error = responseError(failure, response, receivedAt, maxRetryAfterMs, redact);
       if (error.retryAfterMs !== undefined) notBefore = receivedAt + error.retryAfterMs;
       throw error;
     }

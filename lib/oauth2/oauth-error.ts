@@ -26,13 +26,22 @@ export interface OAuthErrorDetails {
   retryable: boolean;
   /** The HTTP status, when a response arrived. */
   status?: number;
-  /** The RFC 6749 5.2 `error` code the endpoint sent. */
+  /**
+   * The RFC 6749 5.2 `error` code the endpoint sent, with known secrets redacted; absent
+   * when it is not in RFC 6749's form (printable ASCII without `"` and `\`, at most 64 characters).
+   */
   error?: string;
-  /** The endpoint's `error_description`, as sent. */
+  /**
+   * The endpoint's `error_description`, with known secrets redacted and control characters
+   * replaced, cut to 512 characters.
+   */
   error_description?: string;
   /** How long the endpoint asked us to wait (its `Retry-After`), in ms. */
   retryAfterMs?: number;
-  /** The transport's error, for `network` failures only. */
+  /**
+   * For `network` failures only: a plain Error with the transport's error's `name`, `code`
+   * and redacted `message`, never the transport's error itself (it may hold the request).
+   */
   cause?: unknown;
 }
 
@@ -41,7 +50,8 @@ export interface OAuthErrorDetails {
  * `retryAfterMs` to decide whether, and when, to try again.
  *
  * It never holds the client secret, the request, the response or its body: only the
- * fields below, so that logging it (message, `util.inspect`, `JSON.stringify`) is safe.
+ * fields below, with what the server or the transport wrote redacted, so that logging it
+ * (message, `util.inspect`, `JSON.stringify`) is safe whatever they echoed.
  *
  * @example
  * ```ts

@@ -9,8 +9,32 @@ export const CLIENT_ID = 'svc-reports';
 export const CLIENT_SECRET = 'sEcReT-9f3a/+:=';
 export const LEAKY_TOKEN = 'AT-must-never-leak-7c1d';
 
-/** Asserts that no secret shows in the error's message, util.inspect (hidden fields too) or JSON. */
-export function expectNoSecrets(error: unknown, secrets: readonly string[] = [CLIENT_SECRET, LEAKY_TOKEN]): void {
+// RFC 6749 2.3.1: form-encoded before Basic, which escapes - _ . ! ~ * ' ( ) too.
+const rfc6749Encode = (text: string): string =>
+  encodeURIComponent(text)
+    .replace(/[-_.!~*'()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+');
+const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+
+/**
+ * The client secret in every form a request carries it: as it is, percent-encoded in a form
+ * body (URLSearchParams, encodeURIComponent, RFC 6749 2.3.1), and as Basic credentials.
+ */
+export const SECRET_FORMS: readonly string[] = [
+  CLIENT_SECRET,
+  encodeURIComponent(CLIENT_SECRET),
+  new URLSearchParams({ s: CLIENT_SECRET }).toString().slice(2),
+  rfc6749Encode(CLIENT_SECRET),
+  base64(CLIENT_SECRET),
+  base64(`${rfc6749Encode(CLIENT_ID)}:${rfc6749Encode(CLIENT_SECRET)}`),
+  base64(`${CLIENT_ID}:${CLIENT_SECRET}`),
+];
+
+/**
+ * Asserts that no secret, in any of its forms, shows in the error's message, util.inspect
+ * (hidden fields and every nested cause too) or JSON.
+ */
+export function expectNoSecrets(error: unknown, secrets: readonly string[] = [...SECRET_FORMS, LEAKY_TOKEN]): void {
   const views = [
     error instanceof Error ? error.message : String(error),
     inspect(error, { depth: Infinity, showHidden: true }),
