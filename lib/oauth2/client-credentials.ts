@@ -1,6 +1,7 @@
 import nodeFetch from 'node-fetch';
 import * as oauth from 'oauth4webapi';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { isLoopbackHost } from '../origins.js';
 import type { Token, TokenSource, TokenSourceContext } from '../token.js';
 import { responseError, stillWaitingError, transportError } from './failure.js';
 import { basicCredentials, redactor } from './redact.js';
@@ -69,8 +70,6 @@ function check(ok: boolean, name: string, rule: string): void {
 }
 
 const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
-const isLoopback = (hostname: string): boolean =>
-  hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
 
 function parseTokenUrl(tokenUrl: unknown, allowHttp: boolean): URL {
   let url: URL | null = null;
@@ -83,7 +82,7 @@ function parseTokenUrl(tokenUrl: unknown, allowHttp: boolean): URL {
   check(url !== null, 'tokenUrl', 'an absolute URL');
   const { protocol, hostname, username, password, hash } = url as URL;
   check(
-    protocol === 'https:' || (protocol === 'http:' && (allowHttp || isLoopback(hostname))),
+    protocol === 'https:' || (protocol === 'http:' && (allowHttp || isLoopbackHost(hostname))),
     'tokenUrl',
     'https: (http: only on a loopback host, or with `allowHttp`)',
   );

@@ -1,7 +1,16 @@
 import { expect } from 'chai';
-import { clientCredentials, type ClientCredentialsOptions, type TokenSourceContext } from 'rx-token-stream';
+import { TokenStream, authFetch, clientCredentials, type ClientCredentialsOptions, type TokenSourceContext } from 'rx-token-stream';
 import { CLIENT_SECRET, send, tokenEndpoint } from './support.js';
 
+const throws = (call: () => unknown): boolean => {
+  try {
+    call();
+    return false;
+  } catch (error) {
+    expect(error).to.be.instanceOf(TypeError);
+    return true;
+  }
+};
 const context = (): TokenSourceContext => ({ signal: new AbortController().signal, reason: 'initial', report: () => {} });
 
 describe('clientCredentials request (RFC 6749 4.4.2, 2.3.1) and options', () => {
@@ -89,6 +98,19 @@ describe('clientCredentials request (RFC 6749 4.4.2, 2.3.1) and options', () => 
         expect(() => clientCredentials({ ...good, tokenUrl })).not.to.throw();
       }
       expect(() => clientCredentials({ ...good, tokenUrl: 'http://auth.internal/token', allowHttp: true })).not.to.throw();
+    });
+
+    it('takes http: on exactly the hosts authFetch takes as loopback: one rule for both', () => {
+      const tokens = new TokenStream({ source: () => Promise.resolve({ value: 'unused' }) });
+      const loopback = ['localhost', 'LOCALHOST', '127.0.0.1', '127.255.0.9', '127.1', '0x7f.1', '2130706433', '[::1]', '[0:0:0:0:0:0:0:1]', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]'];
+      const remote = ['128.0.0.1', '10.0.0.1', '0.0.0.0', 'localhost.example.com', '127.0.0.1.nip.io', '[::2]', '[::]', '[::ffff:10.0.0.1]', 'example.com'];
+      const accepts = (host: string) => ({
+        authFetch: !throws(() => authFetch(tokens, { origins: [`http://${host}:8080`] })),
+        clientCredentials: !throws(() => clientCredentials({ ...good, tokenUrl: `http://${host}:8080/token` })),
+      });
+      for (const host of loopback) expect(accepts(host), host).to.deep.equal({ authFetch: true, clientCredentials: true });
+      for (const host of remote) expect(accepts(host), host).to.deep.equal({ authFetch: false, clientCredentials: false });
+      tokens.close();
     });
   });
 });
