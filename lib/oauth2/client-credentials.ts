@@ -55,6 +55,13 @@ export interface ClientCredentialsOptions {
    */
   maxRetryAfterMs?: number;
   /**
+   * The longest token response read, in bytes. A longer one (by its `Content-Length`, or
+   * counted as it arrives) is refused with a final `OAuthError` of kind
+   * `response-too-large`, and its connection closed without reading the rest.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxResponseBytes?: number;
+  /**
    * Allows an `http:` token URL on a non-loopback host, which sends the secret in clear.
    * @default false
    */
@@ -121,6 +128,7 @@ export function clientCredentials(options: ClientCredentialsOptions): (context: 
     scheduler = asyncScheduler,
     defaultExpiresInMs = 3_600_000,
     maxRetryAfterMs = 60_000,
+    maxResponseBytes = 1_048_576,
     allowHttp = false,
   } = options;
   check(typeof allowHttp === 'boolean', 'allowHttp', 'a boolean');
@@ -138,6 +146,7 @@ export function clientCredentials(options: ClientCredentialsOptions): (context: 
   check(typeof scheduler?.now === 'function', 'scheduler', 'an RxJS SchedulerLike');
   check(defaultExpiresInMs > 0 && (Number.isFinite(defaultExpiresInMs) || defaultExpiresInMs === Infinity), 'defaultExpiresInMs', 'a number > 0');
   check(maxRetryAfterMs >= 0 && Number.isFinite(maxRetryAfterMs), 'maxRetryAfterMs', 'a finite number >= 0');
+  check(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0, 'maxResponseBytes', 'an integer > 0');
 
   const as: oauth.AuthorizationServer = { issuer: url.origin, token_endpoint: url.href };
   const client: oauth.Client = { client_id: clientId };
@@ -146,7 +155,7 @@ export function clientCredentials(options: ClientCredentialsOptions): (context: 
     ...(scope === undefined ? {} : { scope: typeof scope === 'string' ? scope : scope.join(' ') }),
     ...(audience === undefined ? {} : { audience }),
   };
-  const transport = webFetch(fetch);
+  const transport = webFetch(fetch, maxResponseBytes);
   // The secret alone (the form body of 'post') and inside the Basic credential.
   const redact = redactor([clientSecret, ...basicCredentials(clientId, clientSecret)]);
   const insecure = url.protocol === 'http:';

@@ -42,6 +42,20 @@ export function stillWaitingError(retryAfterMs: number, maxRetryAfterMs: number)
   });
 }
 
+/** The response is longer than `maxResponseBytes`: it was not read further. */
+export function tooLargeError(status: number, maxResponseBytes: number): OAuthError {
+  return ours(`Token endpoint answered ${status} with more than ${maxResponseBytes} bytes (maxResponseBytes)`, {
+    kind: 'response-too-large',
+    status,
+    retryable: false,
+  });
+}
+
+/** A status outside 200-599, which no fetch Response can hold and no token endpoint sends. */
+export function statusError(status: number): OAuthError {
+  return ours(`Token endpoint answered ${status} without an OAuth error body`, { kind: 'http-status', status, retryable: false });
+}
+
 /**
  * Classifies what oauth4webapi threw while reading `response`.
  *

@@ -8,6 +8,7 @@ import { TokenError } from '../errors.js';
  * - `malformed-body`: a 200 whose body is not JSON, or JSON that is not an object.
  * - `invalid-token-response`: a 200 JSON object that breaks RFC 6749 5.1 (no `access_token`,
  *   an unusable `expires_in` or `token_type`).
+ * - `response-too-large`: the response is longer than `maxResponseBytes`; it was not read further.
  * - `network`: no response at all (connection refused or reset, request aborted).
  * - `retry-after`: no request was sent, because an earlier `Retry-After` has not passed.
  */
@@ -16,6 +17,7 @@ export type OAuthErrorKind =
   | 'http-status'
   | 'malformed-body'
   | 'invalid-token-response'
+  | 'response-too-large'
   | 'network'
   | 'retry-after';
 

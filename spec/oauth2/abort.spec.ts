@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { EventEmitter, once } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import nodeFetch from 'node-fetch';
 import type { SchedulerLike } from 'rxjs';
-import { OAuthError, TokenStream, clientCredentials, type TokenError } from 'rx-token-stream';
+import { OAuthError, TokenStream, clientCredentials, type TokenError, type TokenFetch } from 'rx-token-stream';
 import { listen, type LoopbackServer } from '../support/loopback.js';
 import { CLIENT_ID, CLIENT_SECRET, expectNoSecrets, virtualClock } from './support.js';
 
@@ -83,6 +84,51 @@ describe('clientCredentials cancels its HTTP request when the stream gives up on
     await once(seen, 'hung-up');
 
     expect(await failure).to.include({ code: 'ERR_TOKEN_TIMEOUT', attempts: 1 });
+  });
+
+  // 'responded' once the client has a response's headers, so that the timeout strikes mid-body.
+  const announcing = (fetch: TokenFetch): TokenFetch => async (url, init) => {
+    const response = await fetch(url, init);
+    seen.emit('responded');
+    return response;
+  };
+  // A wrapper (for logging, say) that drops the signal: only the body read can still stop.
+  const signalDropping: TokenFetch = (url, init) => nodeFetch(url, { ...init, signal: null });
+  const halfBody = (res: ServerResponse): void => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"access_token":"half-');
+  };
+
+  for (const [name, fetch] of [['the global fetch', globalThis.fetch], ['a fetch wrapper that drops the signal', signalDropping]] as const) {
+    it(`stops reading a body that never ends when the timeout strikes, with ${name}: the server sees the hang-up`, async () => {
+      const { scheduler, advanceTo } = virtualClock();
+      stall = halfBody;
+      tokens = new TokenStream({ source: clientCredentials({ ...options(scheduler), fetch: announcing(fetch) }), scheduler, timeoutMs: 1_000, retry: { count: 0 } });
+
+      const failure = failureOf(tokens.getToken());
+      await once(seen, 'responded');
+      advanceTo(1_000);
+      await once(seen, 'hung-up');
+
+      expect(await failure).to.include({ code: 'ERR_TOKEN_TIMEOUT', attempts: 1 });
+      expect(hangUps).to.equal(1);
+    });
+  }
+
+  it('closes the body of a response that a signal-dropping fetch hands over only after the timeout', async () => {
+    const { scheduler, advanceTo } = virtualClock();
+    let answer = (): void => {};
+    stall = (res) => (answer = () => halfBody(res));
+    tokens = new TokenStream({ source: clientCredentials({ ...options(scheduler), fetch: announcing(signalDropping) }), scheduler, timeoutMs: 1_000, retry: { count: 0 } });
+
+    const failure = failureOf(tokens.getToken());
+    await once(seen, 'arrived');
+    advanceTo(1_000);
+    expect(await failure).to.include({ code: 'ERR_TOKEN_TIMEOUT', attempts: 1 });
+    answer();
+    await once(seen, 'hung-up');
+
+    expect(hangUps).to.equal(1);
   });
 
   it('aborts the request in flight on close()', async () => {

@@ -122,6 +122,9 @@ describe('clientCredentials error handling (RFC 6749 5.2, HTTP)', () => {
       ['400 JSON without `error`', (res) => send(res, 400, { message: 'bad' }), 'http-status', 'Token endpoint answered 400 without an OAuth error body'],
       ['204 with no body', (res) => res.writeHead(204).end(), 'http-status', 'Token endpoint answered 204 without an OAuth error body'],
       ['302 to a login page', (res) => send(res, 302, '', { location: '/login' }), 'http-status', 'Token endpoint answered 302 without an OAuth error body'],
+      // No fetch Response can hold these; they are no momentary trouble either.
+      ['600', (res) => send(res, 600, { error: 'server_error' }), 'http-status', 'Token endpoint answered 600 without an OAuth error body'],
+      ['999', (res) => res.writeHead(999).end(), 'http-status', 'Token endpoint answered 999 without an OAuth error body'],
       ['200 in HTML', plain(200, `<html>${LEAKY_TOKEN}</html>`), 'malformed-body', 'Token endpoint answered 200 with a body that is not JSON'],
       ['200 with broken JSON', (res) => send(res, 200, `{"access_token":"${LEAKY_TOKEN}"`), 'malformed-body', 'Token endpoint answered 200 with a body that is not JSON'],
       ['200 with a JSON array', (res) => send(res, 200, [LEAKY_TOKEN]), 'malformed-body', 'Token endpoint answered 200 with JSON that is not an object'],

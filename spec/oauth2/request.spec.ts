@@ -82,6 +82,10 @@ describe('clientCredentials request (RFC 6749 4.4.2, 2.3.1) and options', () => 
       ['defaultExpiresInMs', { defaultExpiresInMs: 0 }],
       ['defaultExpiresInMs', { defaultExpiresInMs: Number.NaN }],
       ['maxRetryAfterMs', { maxRetryAfterMs: -1 }],
+      ['maxResponseBytes', { maxResponseBytes: 0 }],
+      ['maxResponseBytes', { maxResponseBytes: 1.5 }],
+      ['maxResponseBytes', { maxResponseBytes: 2 ** 60 }],
+      ['maxResponseBytes', { maxResponseBytes: '1024' }],
       ['allowHttp', { allowHttp: 'yes' }],
     ];
     for (const [name, patch] of cases) {
