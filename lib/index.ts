@@ -1,6 +1,6 @@
 export { TokenStream } from './token-stream.js';
 export type { TokenStreamOptions, GetTokenOptions } from './token-stream.js';
-export type { RetryOptions } from './options.js';
+export type { RetryOptions } from './retry.js';
 export type { Token, TokenSource, TokenSourceContext, RefreshReason, SourceReport } from './token.js';
 export { isExpired } from './token.js';
 export { TokenError, isTokenError } from './errors.js';

@@ -1,34 +1,9 @@
-import type { TokenStreamOptions } from './token-stream.js';
-
-/** How failed source calls are retried, with exponential backoff and jitter. */
-export interface RetryOptions {
-  /**
-   * Retries after the first failed call (so `count + 1` calls at most).
-   * @default 2
-   */
-  count?: number;
-  /**
-   * The first backoff delay; each retry doubles it.
-   * @default 250
-   */
-  delayMs?: number;
-  /**
-   * The cap on one backoff delay.
-   * @default 5_000
-   */
-  maxDelayMs?: number;
-  /**
-   * The share of each delay that is randomised (0: none; 1: anywhere from 0 to the delay).
-   * @default 0.5
-   */
-  jitter?: number;
-}
-
-function check(ok: boolean, name: string, rule: string): void {
-  if (!ok) throw new TypeError(`TokenStream: option \`${name}\` must be ${rule}`);
-}
-
-const isNonNegative = (value: unknown): boolean => typeof value === 'number' && value >= 0 && !Number.isNaN(value);
+/**
+ * The one options checker: every entry (TokenStream, authFetch, authorized, the OAuth2
+ * sources, redisShared) checks its options with {@link optionChecker} and the predicates
+ * below, so that a bad option always gets the same kind of TypeError naming it.
+ */
+import type { SchedulerLike } from 'rxjs';
 
 /**
  * The longest delay a Node.js timer takes: a longer one fires after 1 ms instead, which
@@ -36,45 +11,39 @@ const isNonNegative = (value: unknown): boolean => typeof value === 'number' && 
  */
 export const MAX_TIMER_MS = 2_147_483_647;
 
-const isTimerDelay = (value: unknown): boolean => isNonNegative(value) && (value as number) <= MAX_TIMER_MS;
+/** Throws a TypeError naming option `name` of `owner` unless `ok`. */
+export type Check = (ok: boolean, name: string, rule: string) => void;
 
-/** Checks the options at construction, naming the first bad one. Returns them as given. */
-export function validateOptions(options: TokenStreamOptions): TokenStreamOptions {
-  check(typeof options === 'object' && options !== null, 'options', 'an object');
-  const { source, refreshWindowMs, timeoutMs, retry, scheduler } = options;
-  check(typeof source === 'function', 'source', 'a function returning a promise or observable of a token');
-  check(refreshWindowMs === undefined || isNonNegative(refreshWindowMs), 'refreshWindowMs', 'a number >= 0');
-  check(timeoutMs === undefined || (isTimerDelay(timeoutMs) && timeoutMs > 0), 'timeoutMs', `a number from 1 to ${MAX_TIMER_MS}`);
-  check(
-    scheduler === undefined || (typeof scheduler?.now === 'function' && typeof scheduler.schedule === 'function'),
-    'scheduler',
-    'an RxJS SchedulerLike',
-  );
-  if (retry !== undefined) {
-    check(typeof retry === 'object' && retry !== null, 'retry', 'an object');
-    const { count, delayMs, maxDelayMs, jitter } = retry;
-    check(count === undefined || (Number.isInteger(count) && count >= 0), 'retry.count', 'an integer >= 0');
-    check(delayMs === undefined || isTimerDelay(delayMs), 'retry.delayMs', `a number from 0 to ${MAX_TIMER_MS}`);
-    check(maxDelayMs === undefined || isTimerDelay(maxDelayMs), 'retry.maxDelayMs', `a number from 0 to ${MAX_TIMER_MS}`);
-    check(jitter === undefined || (isNonNegative(jitter) && jitter <= 1), 'retry.jitter', 'a number from 0 to 1');
+/**
+ * The check of one entry's options: `check(ok, 'timeoutMs', 'a number > 0')` throws
+ * `TypeError: <owner>: option \`timeoutMs\` must be a number > 0` when `ok` is false. The
+ * message names the option and the rule, never the value (it may be a secret).
+ */
+export function optionChecker(owner: string): Check {
+  return (ok, name, rule) => {
+    if (!ok) throw new TypeError(`${owner}: option \`${name}\` must be ${rule}`);
+  };
+}
+
+/** Checks that `options` is a plain options object, with a hint for a bare function. */
+export function checkOptionsObject(check: Check, options: unknown, required: string): void {
+  if (typeof options === 'function') {
+    check(false, 'options', `an object, not a function: pass \`{ ${required} }\``);
   }
-  return options;
+  check(typeof options === 'object' && options !== null, 'options', `an object with \`${required}\``);
 }
 
-/** The delay before retry number `retryCount` (1 for the first retry). */
-export function backoffDelay(retry: Required<RetryOptions>, retryCount: number, random: () => number = Math.random): number {
-  const base = Math.min(retry.maxDelayMs, retry.delayMs * 2 ** (retryCount - 1));
-  return Math.round(base * (1 - retry.jitter * random()));
-}
+export const isNonNegative = (value: unknown): value is number =>
+  typeof value === 'number' && value >= 0 && !Number.isNaN(value);
 
-/** A source error with `retryable: false` (an OAuth `invalid_client`, say) is final. */
-export function isRetryable(error: unknown): boolean {
-  return !(typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === false);
-}
+export const isPositiveFinite = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isFinite(value) && value > 0;
 
-/** A source error may ask for a delay (`retryAfterMs`, from an HTTP Retry-After). */
-export function retryAfterOf(error: unknown): number | undefined {
-  const value = typeof error === 'object' && error !== null ? (error as { retryAfterMs?: unknown }).retryAfterMs : undefined;
-  // Capped, because a longer timer would fire at once (see MAX_TIMER_MS).
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.min(value, MAX_TIMER_MS) : undefined;
-}
+/** A delay a timer can wait: 0 to {@link MAX_TIMER_MS}. */
+export const isTimerDelay = (value: unknown): value is number => isNonNegative(value) && value <= MAX_TIMER_MS;
+
+export const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+
+export const isScheduler = (value: unknown): value is SchedulerLike =>
+  typeof (value as SchedulerLike | undefined)?.now === 'function' &&
+  typeof (value as SchedulerLike).schedule === 'function';

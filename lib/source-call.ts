@@ -17,13 +17,14 @@ export interface SourceCallLimits {
  */
 export function callSource(
   source: TokenSource,
-  context: Omit<TokenSourceContext, 'signal'>,
+  context: Omit<TokenSourceContext, 'signal' | 'deadline'>,
   { timeoutMs, scheduler }: SourceCallLimits,
 ): Observable<Token> {
   return defer(() => {
     const controller = new AbortController();
     let settled = false;
-    return defer(() => source({ ...context, signal: controller.signal })).pipe(
+    const deadline = scheduler.now() + timeoutMs;
+    return defer(() => source({ ...context, signal: controller.signal, deadline })).pipe(
       take(1),
       throwIfEmpty(() => invalidTokenError('it completed without one')),
       map((token) => checkToken(token, scheduler.now())),

@@ -3,66 +3,27 @@ import {
   EMPTY,
   Observable,
   Subject,
-  asyncScheduler,
   catchError,
-  defer,
   exhaustMap,
   finalize,
   first,
-  map,
-  retry,
+  ignoreElements,
   tap,
-  throwError,
-  timer,
-  type SchedulerLike,
   type Subscriber,
   type Subscription,
 } from 'rxjs';
-import { TokenError, abortedError, closedError, refreshError, timeoutError } from './errors.js';
+import { abortedError, closedError, type TokenError } from './errors.js';
 import type { TokenEvent } from './events.js';
-import { backoffDelay, isRetryable, retryAfterOf, validateOptions, type RetryOptions } from './options.js';
-import { callSource } from './source-call.js';
-import {
-  isExpired,
-  refreshDueAt,
-  type RefreshReason,
-  type SourceReport,
-  type Token,
-  type TokenSource,
-} from './token.js';
+import { refresh } from './refresh.js';
+import { backgroundRetryAt } from './retry.js';
+import { resolveStreamOptions, type GetTokenOptions, type StreamSetup, type TokenStreamOptions } from './stream-options.js';
+import { isExpired, refreshDueAt, type RefreshReason, type Token } from './token.js';
+import { Waiters } from './waiters.js';
 
-/** How a {@link TokenStream} is set up. Only `source` is required. */
-export interface TokenStreamOptions {
-  /** Where tokens come from. Called at most once at a time. */
-  source: TokenSource;
-  /**
-   * How long before expiry a token is refreshed in the background while still being
-   * served. Never more than half the token's lifetime.
-   * @default 60_000
-   */
-  refreshWindowMs?: number;
-  /**
-   * How long one source call may take before it is aborted and counted as a failure.
-   * At most 2,147,483,647 (the longest Node.js timer).
-   * @default 10_000
-   */
-  timeoutMs?: number;
-  /** How failed source calls are retried. */
-  retry?: RetryOptions;
-  /**
-   * The clock and timer of every delay, timeout and expiry check.
-   * @default asyncScheduler
-   */
-  scheduler?: SchedulerLike;
-}
+export type { GetTokenOptions, TokenStreamOptions } from './stream-options.js';
 
-/** What {@link TokenStream.getToken} takes. */
-export interface GetTokenOptions {
-  /** Aborting it rejects this call only (`ERR_TOKEN_ABORTED`); the shared refresh goes on. */
-  signal?: AbortSignal;
-}
-
-type Phase = 'idle' | 'running' | 'settling';
+/** How a refresh ended, handed to the stream once the lane has let go of it. */
+type Outcome = { token: Token } | { error: TokenError };
 
 /**
  * Holds one token for any number of concurrent callers and refreshes it through a single
@@ -80,88 +41,46 @@ type Phase = 'idle' | 'running' | 'settling';
 export class TokenStream {
   /**
    * The current token, then every new one. A fresh token is emitted synchronously on
-   * subscribe; a missing or expired one is fetched first. A subscriber still waiting for
-   * its first token is errored when that refresh fails or the stream closes; one that
-   * already holds a token is not (it completes on close).
+   * subscribe; a missing or expired one is fetched first. A live subscriber is demand:
+   * while one is subscribed, the stream refreshes the token in its refresh window (or at
+   * its expiry) and emits the new one, without anyone calling `getToken()`. A subscriber
+   * still waiting for its first token is errored when that refresh fails or the stream
+   * closes; one that already holds a token is not (it completes on close).
    */
   readonly token$: Observable<Token>;
   /** What happens inside the stream, for logs and metrics. Never carries a token. */
   readonly events$: Observable<TokenEvent>;
 
-  readonly #source: TokenSource;
-  readonly #scheduler: SchedulerLike;
-  readonly #windowMs: number;
-  readonly #timeoutMs: number;
-  readonly #retry: Required<RetryOptions>;
+  readonly #setup: StreamSetup;
   readonly #current$ = new BehaviorSubject<Token | undefined>(undefined);
-  readonly #subscribers = new Set<{ subscriber: Subscriber<Token>; received: boolean }>();
-  #shared: Promise<Token> | undefined;
+  readonly #waiters = new Waiters();
   readonly #events = new Subject<TokenEvent>();
   readonly #triggers$ = new Subject<RefreshReason>();
   readonly #lane: Subscription;
-  #phase: Phase = 'idle';
-  #rerun: RefreshReason | undefined;
+  /** The one first() of token$ that every getToken() waiting on the same refresh shares. */
+  #shared: Promise<Token> | undefined;
+  /** The last token a refresh delivered: the source gets it as `previous`. */
   #last: Token | undefined;
   #dueAt = Infinity;
   #backgroundRetryAt = -Infinity;
+  /** The timer that refreshes the token for live token$ subscribers (guarantee 16). */
+  #keepFresh: Subscription | undefined;
   #closed = false;
 
   /**
    * @throws {TypeError} when an option is missing or out of range; the message names it.
    */
   constructor(options: TokenStreamOptions) {
-    const {
-      source,
-      refreshWindowMs = 60_000,
-      timeoutMs = 10_000,
-      retry: retryOptions = {},
-      scheduler = asyncScheduler,
-    } = validateOptions(options);
-    const { count = 2, delayMs = 250, maxDelayMs = 5_000, jitter = 0.5 } = retryOptions;
-    this.#source = source;
-    this.#scheduler = scheduler;
-    this.#windowMs = refreshWindowMs;
-    this.#timeoutMs = timeoutMs;
-    this.#retry = { count, delayMs, maxDelayMs, jitter };
+    this.#setup = resolveStreamOptions(options);
     this.events$ = this.#events.asObservable();
-    this.token$ = new Observable<Token>((subscriber) => {
-      if (this.#closed) {
-        subscriber.error(closedError());
-        return;
-      }
-      const held = this.#current$.value;
-      const now = this.#scheduler.now();
-      const fresh = held !== undefined && !isExpired(held, now);
-      if (fresh) {
-        subscriber.next(held);
-        // The hot path, first() of a fresh token: nothing left to wait for, so nothing to register.
-        if (subscriber.closed) return this.#refreshIfDue(now);
-      }
-      const entry = { subscriber, received: fresh };
-      this.#subscribers.add(entry);
-      subscriber.add(() => this.#subscribers.delete(entry));
-      // A subscriber that invalidated the held token while taking it was not registered yet
-      // when its replacement arrived synchronously: hand that one over now.
-      const current = this.#current$.value;
-      if (fresh && current !== held && current !== undefined && !isExpired(current, this.#scheduler.now())) {
-        subscriber.next(current);
-      }
-      this.#demand();
-    });
-    // The one subscription to the held token: it fans each new token out to token$'s
-    // subscribers through a Set, so that releasing N waiters costs O(N), not O(N²).
+    this.token$ = new Observable<Token>((subscriber) => this.#subscribe(subscriber));
+    // The one subscription to the held token, fanning each new one out to token$'s subscribers.
     this.#current$.subscribe((token) => {
-      if (token === undefined) return;
-      for (const entry of [...this.#subscribers]) {
-        // A subscriber that invalidated this token while it was being handed out has made
-        // it stale: the others wait for its replacement instead of getting a rejected token.
-        if (this.#current$.value !== token) break;
-        if (entry.subscriber.closed) continue;
-        entry.received = true;
-        entry.subscriber.next(token);
-      }
+      if (token !== undefined) this.#waiters.deliver(token, () => this.#current$.value === token);
     });
-    this.#lane = this.#triggers$.pipe(exhaustMap((reason) => this.#refresh(reason))).subscribe();
+    // The single-flight gate (guarantee 1): exhaustMap drops every trigger that comes while
+    // a refresh runs, so all of its callers share that refresh's result.
+    this.#lane = this.#triggers$.pipe(exhaustMap((reason) => this.#run(reason))).subscribe();
   }
 
   /**
@@ -176,24 +95,81 @@ export class TokenStream {
     if (this.#closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
     const held = this.#current$.value;
-    const now = this.#scheduler.now();
+    const now = this.#setup.scheduler.now();
     if (held !== undefined && !isExpired(held, now)) {
       this.#refreshIfDue(now);
       return Promise.resolve(held);
     }
-    // Every waiter shares one first() of token$: one subscription, however many callers.
     const shared = this.#shared ?? this.#share();
     if (signal === undefined) return shared;
     return new Promise<Token>((resolve, reject) => {
       const onAbort = (): void => reject(abortedError(signal.reason));
       signal.addEventListener('abort', onAbort, { once: true });
-      shared
-        .finally(() => signal.removeEventListener('abort', onAbort))
-        .then(resolve, reject);
+      shared.finally(() => signal.removeEventListener('abort', onAbort)).then(resolve, reject);
     });
   }
 
-  /** One first() of token$ for every getToken() waiting on the same refresh. */
+  /**
+   * Reports that `token` was rejected (a 401). It starts one refresh if `token` is still
+   * the current one, and the source gets it as `previous`. A token already replaced is
+   * ignored (an `invalidate-ignored` event), so a burst of late 401s costs one refresh.
+   *
+   * @throws {TypeError} when `token` is neither a token nor its string value.
+   */
+  invalidate(token: Token | string): void {
+    const value = typeof token === 'string' ? token : (token as Token | undefined)?.value;
+    if (typeof value !== 'string') {
+      throw new TypeError('invalidate(token): `token` must be a Token or its string value');
+    }
+    if (this.#closed) return;
+    if (this.#current$.value?.value === value) {
+      this.#current$.next(undefined);
+      this.#triggers$.next('invalidated');
+    } else {
+      this.#publish({ type: 'invalidate-ignored', at: this.#setup.scheduler.now() });
+    }
+  }
+
+  /**
+   * Stops the stream: aborts a running source call, rejects every pending and later
+   * `getToken()`, errors waiting `token$` subscribers with `ERR_TOKEN_CLOSED` and completes
+   * the others and `events$`. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopKeepFresh();
+    this.#lane.unsubscribe();
+    this.#waiters.closeAll(closedError());
+    this.#current$.complete();
+    this.#events.complete();
+  }
+
+  #subscribe(subscriber: Subscriber<Token>): void {
+    if (this.#closed) return subscriber.error(closedError());
+    const held = this.#current$.value;
+    const now = this.#setup.scheduler.now();
+    const fresh = held !== undefined && !isExpired(held, now);
+    if (fresh) {
+      subscriber.next(held);
+      // The hot path, first() of a fresh token: nothing left to wait for, so nothing to register.
+      if (subscriber.closed) return this.#refreshIfDue(now);
+    }
+    this.#waiters.add(subscriber, fresh, () => {
+      if (this.#waiters.size === 0) this.#stopKeepFresh();
+    });
+    // A subscriber that invalidated the held token while taking it was not registered yet
+    // when its replacement arrived synchronously: hand that one over now.
+    const current = this.#current$.value;
+    if (fresh && current !== held && current !== undefined && !isExpired(current, this.#setup.scheduler.now())) {
+      subscriber.next(current);
+    }
+    this.#demand();
+    // A missing or expired token is being refreshed now, and that refresh arms the timer.
+    if (fresh && this.#keepFresh === undefined) this.#armKeepFresh();
+  }
+
+  /** Every getToken() waiting on the same refresh shares one first() of token$. */
   #share(): Promise<Token> {
     let settled = false;
     const shared = new Promise<Token>((resolve, reject) => {
@@ -212,150 +188,86 @@ export class TokenStream {
     return shared;
   }
 
-  /**
-   * Reports that `token` was rejected (a 401). It starts one refresh if `token` is still
-   * the current one, and the source gets it as `previous`. A token already replaced is
-   * ignored (an `invalidate-ignored` event), so a burst of late 401s costs one refresh.
-   *
-   * @throws {TypeError} when `token` is neither a token nor its string value.
-   */
-  invalidate(token: Token | string): void {
-    const value = typeof token === 'string' ? token : (token as Token | undefined)?.value;
-    if (typeof value !== 'string') {
-      throw new TypeError('invalidate(token): `token` must be a Token or its string value');
-    }
-    if (this.#closed) return;
-    if (this.#current$.value?.value === value) {
-      this.#current$.next(undefined);
-      this.#request('invalidated');
-    } else {
-      this.#events.next({ type: 'invalidate-ignored', at: this.#scheduler.now() });
-    }
-  }
-
-  /**
-   * Stops the stream: aborts a running source call, rejects every pending and later
-   * `getToken()`, errors waiting `token$` subscribers with `ERR_TOKEN_CLOSED` and completes
-   * the others and `events$`. Idempotent.
-   */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#lane.unsubscribe();
-    this.#notify(closedError(), true);
-    this.#current$.complete();
-    this.#events.complete();
-  }
-
+  /** Someone needs a token now: refresh a missing or expired one, or a fresh one that is due. */
   #demand(): void {
     if (this.#closed) return;
     const token = this.#current$.value;
-    const now = this.#scheduler.now();
+    const now = this.#setup.scheduler.now();
     if (token !== undefined && !isExpired(token, now)) return this.#refreshIfDue(now);
-    this.#request(token !== undefined ? 'expired' : this.#last !== undefined ? 'invalidated' : 'initial');
+    this.#triggers$.next(token !== undefined ? 'expired' : this.#last !== undefined ? 'invalidated' : 'initial');
   }
 
   /** The held token is fresh at `now`: start a background refresh if it is in its window. */
   #refreshIfDue(now: number): void {
-    if (now >= this.#dueAt && now >= this.#backgroundRetryAt) this.#request('background');
+    if (now >= this.#dueAt && now >= this.#backgroundRetryAt) this.#triggers$.next('background');
   }
 
-  #request(reason: RefreshReason): void {
-    if (this.#phase === 'idle') this.#triggers$.next(reason);
-    // exhaustMap drops a trigger made while the finished refresh is still delivering its
-    // result (a waiter that invalidates the new token at once): remember it for later.
-    else if (this.#phase === 'settling') this.#rerun ??= reason;
-  }
-
-  #refresh(reason: RefreshReason): Observable<never> {
-    this.#phase = 'running';
-    const startedAt = this.#scheduler.now();
-    const previous = this.#last;
-    let attempts = 0;
-    this.#events.next({ type: 'refresh-start', reason, at: startedAt });
-    return defer(() => {
-      attempts += 1;
-      return this.#attempt(reason, previous);
-    }).pipe(
-      retry({
-        // Nobody waits for a background refresh: the next demand after the retry delay
-        // tries again, so it holds no retry timer that could keep the process alive.
-        count: reason === 'background' ? 0 : this.#retry.count,
-        delay: (error: unknown, retryCount: number) => {
-          if (!isRetryable(error)) return throwError(() => error);
-          const delayMs = retryAfterOf(error) ?? backoffDelay(this.#retry, retryCount);
-          this.#events.next({ type: 'refresh-retry', reason, attempt: retryCount, delayMs, error, at: this.#scheduler.now() });
-          return timer(delayMs, this.#scheduler);
-        },
-      }),
-      tap({
-        next: (token) => this.#succeed(token, reason, startedAt, attempts),
-        error: (error: unknown) => this.#fail(error, reason, startedAt, attempts),
-      }),
+  /** One refresh, as the lane runs it. */
+  #run(reason: RefreshReason): Observable<never> {
+    let outcome: Outcome | undefined;
+    return refresh({ setup: this.#setup, publish: (event) => this.#publish(event) }, reason, this.#last).pipe(
+      tap({ next: (token) => (outcome = { token }), error: (error: TokenError) => (outcome = { error }) }),
+      ignoreElements(),
       catchError(() => EMPTY),
+      // The outcome is handed out only once exhaustMap has let go of this refresh: a waiter
+      // that rejects the new token at once (guarantee 15), or a failed background refresh
+      // with callers waiting, then starts the next refresh through the same gate instead of
+      // being dropped by it. On close (unsubscribed, no outcome) nothing is handed out.
       finalize(() => {
-        this.#phase = 'idle';
-        const rerun = this.#rerun;
-        this.#rerun = undefined;
-        if (rerun !== undefined && !this.#closed) this.#demand();
+        if (outcome !== undefined && !this.#closed) this.#settle(reason, outcome);
       }),
-      map(() => undefined as never),
     );
   }
 
-  #attempt(reason: RefreshReason, previous: Token | undefined): Observable<Token> {
-    const report = (sourceReport: SourceReport): void => {
-      if (!this.#closed) this.#events.next({ type: 'source', report: sourceReport, at: this.#scheduler.now() });
-    };
-    return callSource(this.#source, { ...(previous === undefined ? {} : { previous }), reason, report }, {
-      timeoutMs: this.#timeoutMs,
-      scheduler: this.#scheduler,
-    });
-  }
-
-  #succeed(token: Token, reason: RefreshReason, startedAt: number, attempts: number): void {
-    const now = this.#scheduler.now();
-    this.#phase = 'settling';
-    this.#last = token;
-    this.#dueAt = refreshDueAt(token, now, this.#windowMs);
-    this.#backgroundRetryAt = -Infinity;
-    this.#events.next({
-      type: 'refresh-success',
-      reason,
-      attempts,
-      durationMs: now - startedAt,
-      expiresAt: token.expiresAt,
-      at: now,
-    });
-    this.#current$.next(token);
-  }
-
-  #fail(error: unknown, reason: RefreshReason, startedAt: number, attempts: number): void {
-    const now = this.#scheduler.now();
-    this.#phase = 'settling';
-    const final =
-      error instanceof TokenError && error.code === 'ERR_TOKEN_TIMEOUT'
-        ? timeoutError(this.#timeoutMs, attempts)
-        : refreshError(error, attempts);
-    // The old token is still served until it expires; ask again no sooner than the retry delay.
-    this.#backgroundRetryAt = now + this.#retry.delayMs;
-    this.#events.next({ type: 'refresh-failure', reason, attempts, durationMs: now - startedAt, error: final, at: now });
-    // Callers who came while the background attempt ran (their token expired meanwhile)
-    // get a refresh of their own, with every retry, rather than that one attempt's error.
-    if (reason === 'background' && this.#waiting()) this.#rerun = 'expired';
-    else this.#notify(final, false);
-  }
-
-  #waiting(): boolean {
-    for (const { received } of this.#subscribers) if (!received) return true;
-    return false;
-  }
-
-  /** Errors every subscriber still waiting for its first token; on close, completes the rest. */
-  #notify(error: TokenError, closing: boolean): void {
-    for (const { subscriber, received } of [...this.#subscribers]) {
-      if (!received) subscriber.error(error);
-      else if (closing) subscriber.complete();
+  #settle(reason: RefreshReason, outcome: Outcome): void {
+    const now = this.#setup.scheduler.now();
+    if ('token' in outcome) {
+      this.#last = outcome.token;
+      this.#dueAt = refreshDueAt(outcome.token, now, this.#setup.refreshWindowMs);
+      this.#backgroundRetryAt = -Infinity;
+      this.#current$.next(outcome.token);
+    } else {
+      // The old token is still served until it expires; ask again no sooner than this.
+      this.#backgroundRetryAt = backgroundRetryAt(this.#setup.retry, now);
+      // Callers who came while the background attempt ran (their token expired meanwhile)
+      // get a refresh of their own, with every retry, rather than that one attempt's error.
+      if (reason === 'background' && this.#waiters.waiting) return this.#demand();
+      this.#waiters.rejectWaiting(outcome.error);
     }
+    this.#armKeepFresh();
+  }
+
+  /**
+   * While token$ has subscribers, a timer stands for them at the next moment the token
+   * needs a refresh: its window (or the retry gate after a failed one), or its expiry.
+   * Without subscribers there is no timer (guarantee 11).
+   */
+  #armKeepFresh(): void {
+    this.#stopKeepFresh();
+    if (this.#closed || this.#waiters.size === 0) return;
+    const at = this.#keepFreshAt();
+    if (at === Infinity) return;
+    const { scheduler } = this.#setup;
+    this.#keepFresh = scheduler.schedule(() => {
+      this.#keepFresh = undefined;
+      // A timer may fire a little early on the wall clock: then it waits the rest.
+      if (this.#keepFreshAt() > scheduler.now()) this.#armKeepFresh();
+      else this.#demand();
+    }, Math.max(0, at - scheduler.now()));
+  }
+
+  #keepFreshAt(): number {
+    const token = this.#current$.value;
+    if (token === undefined || isExpired(token, this.#setup.scheduler.now())) return this.#backgroundRetryAt;
+    return Math.min(token.expiresAt ?? Infinity, Math.max(this.#dueAt, this.#backgroundRetryAt));
+  }
+
+  #stopKeepFresh(): void {
+    this.#keepFresh?.unsubscribe();
+    this.#keepFresh = undefined;
+  }
+
+  #publish(event: TokenEvent): void {
+    if (!this.#closed) this.#events.next(event);
   }
 }

@@ -36,6 +36,12 @@ export interface TokenSourceContext {
   previous?: Token;
   /** Aborted when the stream abandons this call (timeout or close). */
   signal: AbortSignal;
+  /**
+   * When the stream abandons this call, in scheduler time (epoch ms with the default
+   * scheduler): a wrapping source (`redisShared`) bounds its own waits by it. A stream
+   * always sets it; it is optional so that a source can be called on its own.
+   */
+  deadline?: number;
   /** Why the refresh runs. */
   reason: RefreshReason;
   /** Publishes a report on the stream's `events$`. */

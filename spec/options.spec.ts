@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { asyncScheduler } from 'rxjs';
 import { TokenStream, type TokenStreamOptions } from 'rx-token-stream';
-import { MAX_TIMER_MS, backoffDelay, isRetryable, retryAfterOf } from '../lib/options.js';
+import { MAX_TIMER_MS } from '../lib/options.js';
+import { backoffDelay, isRetryable, retryAfterOf } from '../lib/retry.js';
 
 const source = (): Promise<{ value: string }> => Promise.resolve({ value: 'x' });
 

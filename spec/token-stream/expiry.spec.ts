@@ -20,7 +20,7 @@ describe('TokenStream expiry and the refresh window', () => {
         source.onCall(1).returns(background$);
         // Lifetime 200, window 60 (less than half of it): due at 140.
         const tokens = stream({ source, refreshWindowMs: 60 });
-        expectObservable(tokens.token$, '^').toBe('a 143ms b', values);
+        expectObservable(tokens.token$, '^ 199ms !').toBe('a 143ms b', values);
         expectObservable(tokens.token$.pipe(first()), '139ms ^').toBe('139ms (a|)', values);
         expectObservable(tokens.token$.pipe(first()), '140ms ^').toBe('140ms (a|)', values);
         expectObservable(tokens.token$.pipe(first()), '142ms ^').toBe('142ms (a|)', values);
@@ -54,15 +54,16 @@ describe('TokenStream expiry and the refresh window', () => {
 
     it('keeps serving the old token when the background refresh fails, retrying no more often than the retry delay, and callers never see the error', () => {
       marbles(({ cold, expectObservable, expectSubscriptions, stream, events, scheduler }) => {
-        const first$ = cold('a|', values);
-        const failing$ = cold('--#', values, new Error('auth server down'));
-        const after$ = cold('--b|', values);
+        const long = { a: { value: 'A', expiresAt: 10_000 }, b: B };
+        const first$ = cold('a|', long);
+        const failing$ = cold('--#', long, new Error('auth server down'));
+        const after$ = cold('--b|', long);
         const source = sinon.stub();
         source.onCall(0).returns(first$);
         source.onCall(1).returns(failing$);
         source.onCall(2).returns(failing$);
         source.onCall(3).returns(after$);
-        const tokens = stream({ source, refreshWindowMs: 60, retry: { count: 0, delayMs: 10 } });
+        const tokens = stream({ source, refreshWindowMs: 5_000, retry: { count: 0, delayMs: 2_000 } });
         const served = (at: number): void =>
           expectObservable(
             tokens.token$.pipe(
@@ -72,18 +73,34 @@ describe('TokenStream expiry and the refresh window', () => {
             ),
             `${at}ms ^`,
           ).toBe(`${at}ms (a|)`, { a: 'A' });
-        // Due at 140. Failures at 142 and 154; a new attempt no sooner than 10 ms after each.
-        for (const at of [0, 140, 141, 145, 151, 152, 160, 163]) served(at);
-        expectObservable(tokens.token$.pipe(first()), '200ms ^').toBe('200ms --(b|)', values);
-        expectSubscriptions(failing$.subscriptions).toBe(['140ms ^-!', '152ms ^-!']);
-        expectSubscriptions(after$.subscriptions).toBe('200ms ^-!');
+        // Due at 5,000. Failures at 5,002 and 7,004; a new attempt no sooner than 2,000 ms after each.
+        for (const at of [0, 5_000, 5_001, 5_010, 7_001, 7_002, 7_010, 9_003, 9_004]) served(at);
+        expectObservable(tokens.token$.pipe(first()), '9007ms ^').toBe('9007ms (b|)', long);
+        expectSubscriptions(failing$.subscriptions).toBe(['5000ms ^-!', '7002ms ^-!']);
+        expectSubscriptions(after$.subscriptions).toBe('9004ms ^-!');
         scheduler.schedule(() => {
           const failures = events.filter((e) => e.type === 'refresh-failure').map((e) => [e.reason, e.at]);
-          expect(failures).to.deep.equal([['background', 142], ['background', 154]]);
+          expect(failures).to.deep.equal([['background', 5_002], ['background', 7_004]]);
           expect(source.callCount).to.equal(4);
-          expect(source.lastCall.args[0]).to.include({ reason: 'expired' });
-        }, 300);
+          expect(source.lastCall.args[0]).to.include({ reason: 'background' });
+        }, 9_100);
       });
+    });
+
+    it('waits at least 1 s before another background attempt, however short retry.delayMs is', () => {
+      for (const delayMs of [0, 10]) {
+        marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
+          const long = { a: { value: 'A', expiresAt: 10_000 }, b: B };
+          const failing$ = cold<Token>('#', {}, new Error('auth server down'));
+          const source = sinon.stub().returns(failing$);
+          source.onCall(0).returns(cold('a|', long));
+          const tokens = stream({ source, refreshWindowMs: 5_000, retry: { count: 0, delayMs } });
+          for (const at of [0, 5_000, 5_001, 5_500, 5_999, 6_000, 6_001]) {
+            expectObservable(tokens.token$.pipe(first(), map((token) => token.value)), `${at}ms ^`).toBe(`${at}ms (a|)`, { a: 'A' });
+          }
+          expectSubscriptions(failing$.subscriptions).toBe(['5000ms (^!)', '6000ms (^!)']);
+        });
+      }
     });
 
     it('makes a single attempt in the background, whatever retry.count says', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { catchError, first, map, of, type Observable } from 'rxjs';
-import { isTokenError, type Token, type TokenSourceContext } from 'rx-token-stream';
+import { TokenError, TokenStream, isTokenError, type Token, type TokenSourceContext } from 'rx-token-stream';
 import { marbles } from '../support/marbles.js';
 
 const B: Token = { value: 'B' };
@@ -155,6 +155,90 @@ describe('TokenStream failures', () => {
         const tokens = stream({ source, timeoutMs: 5, retry: { delayMs: 10, jitter: 0 } });
         expectObservable(outcome(tokens.token$)).toBe('16ms (b|)', { b: 'B' });
       });
+    });
+  });
+});
+
+describe('TokenStream failures: what the caller is told', () => {
+  it("keeps a source's own ERR_TOKEN_TIMEOUT as the cause, not the stream's timeout message", async () => {
+    const own = new TokenError('ERR_TOKEN_TIMEOUT', 'No shared token from the process holding the lock within 5 ms');
+    const tokens = new TokenStream({ source: () => Promise.reject(own), retry: { count: 0 } });
+    const error: unknown = await tokens.getToken().catch((e: unknown) => e);
+    expect(isTokenError(error) && error.code).to.equal('ERR_TOKEN_TIMEOUT');
+    expect((error as Error).cause).to.equal(own);
+    expect((error as Error).message).to.not.include('did not answer within');
+    expect((error as Error).message).to.include('the source timed out');
+    tokens.close();
+  });
+
+  it("says the stream's own timeout in its message, with no cause", () => {
+    marbles(({ cold, expectObservable, stream }) => {
+      const tokens = stream({ source: () => cold<Token>('-'), timeoutMs: 5, retry: { count: 0 } });
+      const error$ = tokens.token$.pipe(
+        first(),
+        map(() => 'token'),
+        catchError((error: TokenError) => of(`${error.code}|${error.message}|${String(error.cause)}`)),
+      );
+      expectObservable(error$).toBe('5ms (x|)', { x: 'ERR_TOKEN_TIMEOUT|Token source did not answer within 5 ms|undefined' });
+    });
+  });
+
+  const unusable: Array<[string, unknown, RegExp]> = [
+    ['a string', 'secret-token', /must be an object/],
+    ['an empty value', { value: '' }, /`value` must be a non-empty string/],
+    ['a value with CR/LF', { value: 'secret-token\r\nX: 1' }, /header cannot carry/],
+    ['an expired token', { value: 'secret-token', expiresAt: 1 }, /already expired/],
+    ['a bad scheme', { value: 'secret-token', type: 'Bearer x' }, /auth scheme/],
+  ];
+  for (const [what, returned, reason] of unusable) {
+    it(`fails after one attempt, saying why in the message, for ${what}`, async () => {
+      let calls = 0;
+      const tokens = new TokenStream({
+        source: async () => {
+          calls += 1;
+          return returned as Token;
+        },
+        retry: { count: 3, delayMs: 0 },
+      });
+      const error: unknown = await tokens.getToken().catch((e: unknown) => e);
+      expect(isTokenError(error) && error.code).to.equal('ERR_TOKEN_REFRESH');
+      expect((error as Error).message).to.match(reason);
+      expect((error as Error).message).to.not.include('secret-token');
+      expect(JSON.stringify(error)).to.not.include('secret-token');
+      expect(calls).to.equal(1);
+      tokens.close();
+    });
+  }
+
+  it('says "pass { source }" when given a bare function', () => {
+    const source = async (): Promise<Token> => ({ value: 'x' });
+    expect(() => new TokenStream(source as never)).to.throw(TypeError, /pass `\{ source \}`/);
+  });
+});
+
+describe('TokenStream: the background retry gate', () => {
+  it('is reset by a successful refresh: the next token is refreshed in its own window', () => {
+    marbles(({ cold, expectObservable, expectSubscriptions, stream, events, scheduler }) => {
+      const a$ = cold('a|', { a: { value: 'A', expiresAt: 10_000 } });
+      const failing$ = cold<Token>('-#', {}, new Error('auth server down'));
+      // B arrives at 5,101 with 200 ms to live: due at 5,201, well before the failed
+      // attempt's gate (5,001 + 1,000).
+      const b$ = cold('a|', { a: { value: 'B', expiresAt: 5_301 } });
+      const c$ = cold('a|', { a: { value: 'C', expiresAt: 100_000 } });
+      const source = sinon.stub();
+      source.onCall(0).returns(a$);
+      source.onCall(1).returns(failing$);
+      source.onCall(2).returns(b$);
+      source.onCall(3).returns(c$);
+      const tokens = stream({ source, refreshWindowMs: 5_000, retry: { count: 0 } });
+      expectObservable(tokens.token$.pipe(first(), map((t) => t.value))).toBe('(a|)', { a: 'A' });
+      expectObservable(tokens.token$.pipe(first(), map((t) => t.value)), '5000ms ^').toBe('5000ms (a|)', { a: 'A' });
+      scheduler.schedule(() => tokens.invalidate('A'), 5_101);
+      expectObservable(tokens.token$.pipe(first(), map((t) => t.value)), '5250ms ^').toBe('5250ms (b|)', { b: 'B' });
+      expectSubscriptions(c$.subscriptions).toBe('5250ms (^!)');
+      scheduler.schedule(() => {
+        expect(events.filter((e) => e.type === 'refresh-start').map((e) => e.reason)).to.deep.equal(['initial', 'background', 'invalidated', 'background']);
+      }, 6_000);
     });
   });
 });

@@ -83,10 +83,10 @@ describe('TokenStream invalidate', () => {
         source.onCall(0).returns(first$);
         source.onCall(1).returns(background$);
         const tokens = stream({ source, refreshWindowMs: 10 });
-        expectObservable(tokens.token$, '^').toBe('a 93ms b', values);
+        expectObservable(tokens.token$, '^ 199ms !').toBe('a 93ms b', values);
         scheduler.schedule(() => void tokens.getToken(), 90);
         scheduler.schedule(() => tokens.invalidate('A'), 92);
-        expectObservable(tokens.token$, '93ms ^').toBe('94ms b', values);
+        expectObservable(tokens.token$, '93ms ^ 106ms !').toBe('94ms b', values);
         expectSubscriptions(background$.subscriptions).toBe('90ms ^---!');
         scheduler.schedule(() => expect(source.callCount).to.equal(2), 200);
       });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
 import { asyncScheduler, firstValueFrom } from 'rxjs';
 import { TokenStream, isTokenError, type Token, type TokenEvent, type TokenSourceContext } from 'rx-token-stream';
 import { mochaHooks } from '../support/hooks.js';
@@ -50,6 +51,23 @@ describe('TokenStream lifecycle', () => {
       const error: unknown = await tokens.getToken({ signal: AbortSignal.abort() }).catch((e: unknown) => e);
       expect(codeOf(error)).to.equal('ERR_TOKEN_ABORTED');
       expect(contexts).to.have.length(0);
+      tokens.close();
+    });
+
+    it('leaves no abort listener on a long-lived signal once the call settled, whichever way', async () => {
+      const { source, pending } = controlled();
+      const tokens = new TokenStream({ source, retry: { count: 0 } });
+      const signal = new AbortController().signal;
+      const served = [tokens.getToken({ signal }), tokens.getToken({ signal })];
+      expect(getEventListeners(signal, 'abort')).to.have.length(2);
+      pending[0]?.resolve({ value: 'A', expiresAt: Date.now() + 60_000 });
+      await Promise.all(served);
+      expect(getEventListeners(signal, 'abort')).to.have.length(0);
+      tokens.invalidate('A');
+      const failed = tokens.getToken({ signal }).catch(codeOf);
+      pending[1]?.reject(new Error('down'));
+      expect(await failed).to.equal('ERR_TOKEN_REFRESH');
+      expect(getEventListeners(signal, 'abort')).to.have.length(0);
       tokens.close();
     });
 

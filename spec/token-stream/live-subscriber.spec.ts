@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { Subscription, map } from 'rxjs';
+import { TokenStream, type Token } from 'rx-token-stream';
+import { marbles, settle } from '../support/marbles.js';
+
+// Times are the TestScheduler's frames (1 frame = 1 ms of virtual time).
+describe('TokenStream: a live token$ subscriber is demand (16)', () => {
+  it('refreshes in the refresh window for a lone subscriber and emits each new token', () => {
+    marbles(({ cold, expectObservable, stream, scheduler }) => {
+      let calls = 0;
+      // Each token lives 100 ms from its arrival: due half-way, 50 ms after it arrived.
+      const source = sinon.spy(() => {
+        calls += 1;
+        return cold('-t|', { t: { value: `T${calls}`, expiresAt: scheduler.now() + 101 } });
+      });
+      const tokens = stream({ source });
+      expectObservable(tokens.token$.pipe(map((token) => token.value)), '^ 399ms !').toBe(
+        '-a 50ms b 50ms c 50ms d 50ms e 50ms f 50ms g 50ms h',
+        { a: 'T1', b: 'T2', c: 'T3', d: 'T4', e: 'T5', f: 'T6', g: 'T7', h: 'T8' },
+      );
+      // After the subscriber left, no timer is left to call the source again.
+      scheduler.schedule(() => expect(source.callCount).to.equal(8), 5_000);
+    });
+  });
+
+  it('refreshes at expiry when the token has no window left, and holds no timer once the subscriber left', () => {
+    marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
+      const a$ = cold('a|', { a: { value: 'A', expiresAt: 50 } });
+      const b$ = cold('--b|', { b: { value: 'B', expiresAt: 1_000 } });
+      const source = sinon.stub();
+      source.onCall(0).returns(a$);
+      source.onCall(1).returns(b$);
+      // refreshWindowMs 0: nothing is due before expiry, so the expiry itself is the moment.
+      const tokens = stream({ source, refreshWindowMs: 0 });
+      expectObservable(tokens.token$.pipe(map((token) => token.value)), '^ 99ms !').toBe('a 51ms b', { a: 'A', b: 'B' });
+      expectSubscriptions(b$.subscriptions).toBe('50ms ^-!');
+      // B expires at 1,000, long after the subscriber left at 100: no third call.
+      expectSubscriptions(a$.subscriptions).toBe('(^!)');
+    });
+  });
+
+  it('never errors a subscriber that holds a token when a later refresh fails, and hands it the next good one', () => {
+    marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
+      const a$ = cold('a|', { a: { value: 'A', expiresAt: 50 } });
+      const failing$ = cold<Token>('-#', {}, new Error('auth server down'));
+      const b$ = cold('-b|', { b: { value: 'B', expiresAt: 100_000 } });
+      const source = sinon.stub();
+      source.onCall(0).returns(a$);
+      source.onCall(1).returns(failing$);
+      source.onCall(2).returns(b$);
+      const tokens = stream({ source, refreshWindowMs: 0, retry: { count: 0, delayMs: 10 } });
+      // A expires at 50; the refresh fails at 51; the next try waits 1 s (the background floor).
+      expectObservable(tokens.token$.pipe(map((token) => token.value)), '^ 1999ms !').toBe('a 1051ms b', { a: 'A', b: 'B' });
+      expectSubscriptions(failing$.subscriptions).toBe('50ms ^!');
+      expectSubscriptions(b$.subscriptions).toBe('1051ms ^!');
+    });
+  });
+
+  it('stops its timer on close', () => {
+    marbles(({ cold, expectObservable, stream, scheduler }) => {
+      const source = sinon.stub().returns(cold('a|', { a: { value: 'A', expiresAt: 100 } }));
+      const tokens = stream({ source });
+      expectObservable(tokens.token$.pipe(map((token) => token.value))).toBe('a 9ms |', { a: 'A' });
+      scheduler.schedule(() => tokens.close(), 10);
+      scheduler.schedule(() => expect(source.callCount).to.equal(1), 1_000);
+    });
+  });
+
+  describe('on real timers', () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+
+    it('hands a lone subscriber at least 3 distinct 200 ms tokens within 1 s, then holds no timer', async function () {
+      this.timeout(5_000);
+      let calls = 0;
+      const tokens = new TokenStream({
+        source: async () => {
+          calls += 1;
+          return { value: `T${calls}`, expiresAt: Date.now() + 200 };
+        },
+      });
+      await settle();
+      const before = timers();
+      const seen = new Set<string>();
+      let subscription = Subscription.EMPTY;
+      const startedAt = Date.now();
+      await new Promise<void>((resolve) => {
+        subscription = tokens.token$.subscribe((token) => {
+          seen.add(token.value);
+          if (seen.size === 3) resolve();
+        });
+      });
+      const elapsed = Date.now() - startedAt;
+      subscription.unsubscribe();
+      expect(seen.size).to.equal(3);
+      expect(elapsed).to.be.below(1_000);
+      await settle();
+      expect(timers()).to.equal(before);
+      expect(calls).to.equal(3);
+      tokens.close();
+    });
+  });
+});
