@@ -1,16 +1,18 @@
 /**
- * `npm run bench [-- --quick] [-- --json [file]] [-- --only id,id]`
+ * `npm run bench [-- --quick] [-- --json [file]] [-- --only id,id] [-- --write-docs]`
  *
  * Runs every scenario in a child process of its own, one after the other, shows a progress
  * bar on a TTY, and ends with one table of targets. The exit code is 1 when a target that
  * gates this run fails: counts always, timing ratios only on the full run, because a noisy
- * shared machine must not fail a smoke run.
+ * shared machine must not fail a smoke run. `--write-docs` puts the tables of a full run
+ * into docs/performance.md.
  */
 import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import cliProgress from 'cli-progress';
 import type { ChildMessage } from './child.js';
+import { docsUrl, withGenerated, writeDocs } from './docs.js';
 import { passed, renderScenario, renderTargets, target, type ScenarioResult } from './report.js';
 import { scenarios } from './scenarios/index.js';
 
@@ -19,13 +21,15 @@ interface Args {
   /** `undefined`: no JSON; `'-'`: JSON on stdout (the tables go to stderr); else a file. */
   json: string | undefined;
   only: string[] | undefined;
+  /** Write the tables into docs/performance.md: a full run only. */
+  writeDocs: boolean;
 }
 
 /** A bad command line: reported on one line, exit code 2. */
 class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { quick: false, json: undefined, only: undefined };
+  const args: Args = { quick: false, json: undefined, only: undefined, writeDocs: false };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] as string;
     const next = argv[i + 1];
@@ -37,7 +41,11 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--only' && next !== undefined) {
       args.only = next.split(',');
       i += 1;
-    } else throw new UsageError(`unknown argument ${arg} (use --quick, --json [file], --only id,id)`);
+    } else if (arg === '--write-docs') args.writeDocs = true;
+    else throw new UsageError(`unknown argument ${arg} (use --quick, --json [file], --only id,id, --write-docs)`);
+  }
+  if (args.writeDocs && (args.quick || args.only !== undefined)) {
+    throw new UsageError('--write-docs records a full run of every scenario: drop --quick and --only');
   }
   return args;
 }
@@ -77,6 +85,14 @@ function runChild(id: string, quick: boolean, onProgress: (fraction: number) => 
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // Before a run of minutes, not after it: a doc without its markers cannot take the tables.
+  if (args.writeDocs) {
+    try {
+      withGenerated(readFileSync(docsUrl, 'utf8'), '');
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
   const ids = args.only ?? Object.keys(scenarios);
   for (const id of ids) if (!(id in scenarios)) throw new UsageError(`unknown scenario ${id} (${Object.keys(scenarios).join(', ')})`);
   const out = args.json === '-' ? process.stderr : process.stdout;
@@ -92,6 +108,7 @@ async function main(): Promise<void> {
       )
     : undefined;
   const startedAt = performance.now();
+  const load = loadavg()[0] ?? Number.NaN;
   const results: ScenarioResult[] = [];
   for (const id of ids) {
     bar?.start(100, 0, { scenario: id.padEnd(14) });
@@ -101,9 +118,17 @@ async function main(): Promise<void> {
   const machine = `${availableParallelism()} cores, Node ${process.version}, ${process.platform}/${process.arch}`;
   const seconds = (performance.now() - startedAt) / 1000;
   const ok = passed(results, args.quick);
-  out.write(`\nrx-token-stream bench (${args.quick ? '--quick' : 'full run'}) on ${machine}, ${seconds.toFixed(0)} s\n\n`);
-  for (const result of results) out.write(`${renderScenario(result)}\n\n`);
-  out.write(`### Targets\n\n${renderTargets(results, args.quick)}\n\n${ok ? 'All gating targets met.' : 'Some gating targets were missed.'}\n`);
+  const tables = [
+    ...results.map(renderScenario),
+    `### Targets\n\n${renderTargets(results, args.quick)}`,
+    ok ? 'All gating targets met.' : 'Some gating targets were missed.',
+  ].join('\n\n');
+  out.write(`\nrx-token-stream bench (${args.quick ? '--quick' : 'full run'}) on ${machine}, ${seconds.toFixed(0)} s\n\n${tables}\n`);
+  if (args.writeDocs) {
+    const day = new Date().toISOString().slice(0, 10);
+    writeDocs(`A full run of ${day} on ${machine}, load average ${load.toFixed(1)} at its start, in ${seconds.toFixed(0)} s.\n\n${tables}`);
+    out.write('Wrote the tables into docs/performance.md.\n');
+  }
   if (args.json !== undefined) {
     const json = JSON.stringify({ quick: args.quick, machine, seconds, passed: ok, results }, null, 2);
     if (args.json === '-') process.stdout.write(`${json}\n`);

@@ -1,5 +1,10 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { BEGIN, END, docsUrl, withGenerated } from '../bench/docs.js';
 import { passed, renderTargets, target, type ScenarioResult } from '../bench/report.js';
+import { hotPath } from '../bench/scenarios/hot-path.js';
 import { pairedRatio, percentiles, quantile, rotate } from '../bench/support/stats.js';
 
 function scenario(...targets: ScenarioResult['targets']): ScenarioResult {
@@ -49,5 +54,56 @@ describe('bench statistics', () => {
 
   it('rotates the contenders so that each runs first in turn', () => {
     expect([0, 1, 2].map((round) => rotate(['a', 'b', 'c'], round)[0])).to.deep.equal(['a', 'b', 'c']);
+  });
+});
+
+describe('bench --write-docs', () => {
+  const doc = `# Performance\n\nprose before\n\n${BEGIN}\n\nold tables\n\n${END}\n\nprose after\n`;
+
+  it('replaces only what stands between the markers, and a second write changes nothing more', () => {
+    const once = withGenerated(doc, '### 1. new tables\n');
+    expect(once).to.equal(`# Performance\n\nprose before\n\n${BEGIN}\n\n### 1. new tables\n\n${END}\n\nprose after\n`);
+    expect(withGenerated(once, '### 1. new tables')).to.equal(once);
+  });
+
+  it('refuses a doc without its pair of markers', () => {
+    expect(() => withGenerated('# Performance\n', 'x')).to.throw(/markers/);
+    expect(() => withGenerated(`${END}\n${BEGIN}\n`, 'x')).to.throw(/markers/);
+    expect(() => withGenerated(`${BEGIN}\n${BEGIN}\n${END}\n`, 'x')).to.throw(/markers/);
+    expect(() => withGenerated(readFileSync(docsUrl, 'utf8'), 'x')).not.to.throw();
+  });
+
+  it('exits 2 at once, writing nothing, when asked to write the docs from a partial run', async () => {
+    const before = readFileSync(docsUrl, 'utf8');
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const runs = await Promise.all(
+      [['--quick', '--write-docs'], ['--write-docs', '--only', 'storm']].map(
+        (args) =>
+          new Promise<{ code: number | null; stderr: string }>((resolve) => {
+            execFile(process.execPath, ['--import', 'tsx', '--conditions=rx-token-stream-source', 'bench/run.ts', ...args], { cwd: root, timeout: 20_000 }, (error, _stdout, stderr) =>
+              resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stderr }),
+            );
+          }),
+      ),
+    );
+    for (const run of runs) {
+      expect(run.code, run.stderr).to.equal(2);
+      expect(run.stderr).to.match(/^bench: --write-docs records a full run/);
+      expect(run.stderr.trimEnd().split('\n')).to.have.length(1);
+    }
+    expect(readFileSync(docsUrl, 'utf8')).to.equal(before);
+  });
+});
+
+describe('bench hot path', () => {
+  it('holds token$.pipe(first()) to 0.8x of a bare RxJS first() subscription measured in the same run, and getToken() to 0.5x of a memoized promise', async function () {
+    this.timeout(60_000);
+    const result = await hotPath({ quick: true, progress: () => {} });
+    expect(result.targets.map((t) => [t.name, t.limit, t.gate])).to.deep.equal([
+      ['rx-token-stream getToken(): ops/s / memoized', '≥ 0.5', 'measure'],
+      ['rx-token-stream token$.pipe(first()): ops/s / bare RxJS first()', '≥ 0.8', 'measure'],
+    ]);
+    const floor = result.rows.find((row) => row.contender.startsWith('reference: new Observable'));
+    expect(floor?.figures['ratio to bare RxJS first() (p50 of rounds)']).to.equal(1);
   });
 });
