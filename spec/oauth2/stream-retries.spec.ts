@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { ServerResponse } from 'node:http';
 import sinon from 'sinon';
-import { OAuthError, TokenStream, clientCredentials, type RefreshRetryEvent, type TokenError, type TokenStreamOptions } from 'rx-token-stream';
+import { OAuthError, TokenStream, clientCredentials, type ClientCredentialsOptions, type RefreshRetryEvent, type TokenError, type TokenStreamOptions } from 'rx-token-stream';
 import { CLIENT_ID, CLIENT_SECRET, expectNoSecrets, send, tokenEndpoint, virtualClock } from './support.js';
 
 const granted = (res: ServerResponse): void => send(res, 200, { access_token: 'fresh-token', token_type: 'Bearer', expires_in: 300 });
@@ -20,9 +20,9 @@ describe('clientCredentials in a TokenStream: what is retried, and when', () => 
   after(() => endpoint.close());
 
   /** A stream on a virtual clock whose backoff timers fire as soon as they are set. */
-  function stream(options: Partial<TokenStreamOptions> = {}) {
+  function stream(options: Partial<TokenStreamOptions> = {}, sourceOptions: Partial<ClientCredentialsOptions> = {}) {
     const clock = virtualClock();
-    const source = sinon.spy(clientCredentials({ tokenUrl: endpoint.tokenUrl, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scheduler: clock.scheduler }));
+    const source = sinon.spy(clientCredentials({ tokenUrl: endpoint.tokenUrl, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scheduler: clock.scheduler, ...sourceOptions }));
     tokens = new TokenStream({ source, scheduler: clock.scheduler, retry: { count: 2, delayMs: 250, jitter: 0 }, ...options });
     const retries: RefreshRetryEvent[] = [];
     tokens.events$.subscribe((event) => event.type === 'refresh-retry' && retries.push(event));
@@ -104,6 +104,50 @@ describe('clientCredentials in a TokenStream: what is retried, and when', () => 
     expect(endpoint.received).to.have.length(1);
     expect(retries).to.have.length(0);
     expect(error.cause).to.include({ retryable: false, retryAfterMs: 120_000, status: 429 });
+  });
+
+  it('waits out a Retry-After of exactly maxRetryAfterMs, to the millisecond', async () => {
+    replies = [(res) => send(res, 429, { error: 'rate_limited' }, { 'retry-after': '5' }), granted];
+    const { tokens, source, retries, advanceTo } = stream({}, { maxRetryAfterMs: 5_000 });
+
+    const pending = tokens.getToken();
+    pending.catch(() => {});
+    // A retry, or the failure that a refused wait would be.
+    await new Promise<void>((resolve) => tokens.events$.subscribe((event) => (event.type === 'refresh-retry' || event.type === 'refresh-failure') && resolve()));
+    expect(retries.map((event) => event.delayMs)).to.deep.equal([5_000]);
+    advanceTo(4_999);
+    expect(source.callCount).to.equal(1);
+    advanceTo(5_000);
+
+    expect(await pending).to.include({ value: 'fresh-token' });
+    expect(endpoint.received).to.have.length(2);
+  });
+
+  it('fails at once on a Retry-After one ms longer than maxRetryAfterMs', async () => {
+    replies = [(res) => send(res, 429, { error: 'rate_limited' }, { 'retry-after': '5' }), granted];
+    const { tokens, retries } = stream({}, { maxRetryAfterMs: 4_999 });
+
+    const error = await failureOf(tokens.getToken());
+
+    expect(endpoint.received).to.have.length(1);
+    expect(retries).to.have.length(0);
+    expect(error).to.include({ attempts: 1 });
+    expect(error.cause).to.include({ retryable: false, retryAfterMs: 5_000 });
+  });
+
+  it('lets a later call wait out the rest of a long Retry-After once the rest is exactly maxRetryAfterMs, not a ms before', async () => {
+    replies = [(res) => send(res, 429, { error: 'rate_limited' }, { 'retry-after': '120' }), granted];
+    const { scheduler, advanceTo } = virtualClock();
+    const source = clientCredentials({ tokenUrl: endpoint.tokenUrl, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scheduler });
+    const context = { signal: new AbortController().signal, reason: 'initial' as const, report: () => {} };
+    const failure = (): Promise<unknown> => source(context).then(() => expect.fail('the source resolved'), (error: unknown) => error);
+
+    await failure();
+    advanceTo(59_999);
+    expect(await failure()).to.include({ kind: 'retry-after', retryAfterMs: 60_001, retryable: false });
+    advanceTo(60_000);
+    expect(await failure()).to.include({ kind: 'retry-after', retryAfterMs: 60_000, retryable: true });
+    expect(endpoint.received).to.have.length(1);
   });
 
   it('keeps to a long Retry-After across refreshes: later demands fail without a request until it passes', async () => {
