@@ -96,11 +96,15 @@ export function responseError(failure: unknown, response: Response, now: number,
     if (failure.code === oauth.PARSE_ERROR || failure.code === oauth.RESPONSE_IS_NOT_JSON) {
       return malformed(status, 'a body that is not JSON');
     }
-    const body = (failure.cause as { body?: unknown } | undefined)?.body;
+    // Only the top-level check hands over a body that is no object; a failed id_token check
+    // hands over none at all, and is a 5.1 failure like any other field's.
+    const { cause } = failure;
+    const body: unknown = typeof cause === 'object' && cause !== null && 'body' in cause ? cause.body : {};
     if (failure.code === oauth.INVALID_RESPONSE && (typeof body !== 'object' || body === null || Array.isArray(body))) {
       return malformed(status, 'JSON that is not an object');
     }
-    const field = /^"response" body "(\w+)" property/.exec(failure.message)?.[1];
+    // oauth4webapi checks an id_token's claims without naming the field.
+    const field = /JWT|ID Token/.test(failure.message) ? 'id_token' : /^"response" body "(\w+)" property/.exec(failure.message)?.[1];
     return unusable(status, field !== undefined && checkedFields.has(field) ? `\`${field}\` is missing or malformed` : 'it breaks RFC 6749 5.1');
   }
   if (failure instanceof oauth.UnsupportedOperationError) {

@@ -104,6 +104,10 @@ describe('clientCredentials error handling (RFC 6749 5.2, HTTP)', () => {
       ['429, Retry-After in the past', plain(429, 'slow down', { 'retry-after': httpDate(NOW - 1_000) }), undefined, true],
       ['503, Retry-After garbage', plain(503, 'busy', { 'retry-after': 'soon' }), undefined, true],
       ['503, Retry-After: 1.5 (not delta-seconds)', plain(503, 'busy', { 'retry-after': '1.5' }), undefined, true],
+      ['503, Retry-After: -5', plain(503, 'busy', { 'retry-after': '-5' }), undefined, true],
+      ['503, two Retry-After values', (res) => res.writeHead(503, [['retry-after', '5'], ['retry-after', '7']]).end('busy'), undefined, true],
+      ['429, Retry-After past any safe integer of ms', plain(429, 'slow down', { 'retry-after': '99999999999999999999' }), undefined, true],
+      ['429, Retry-After dated in year 9999: final', plain(429, 'slow down', { 'retry-after': 'Fri, 31 Dec 9999 23:59:59 GMT' }), Date.UTC(9999, 11, 31, 23, 59, 59) - NOW, false],
       ['500, Retry-After ignored outside 429 and 503', plain(500, 'oops', { 'retry-after': '7' }), undefined, true],
       ['429, Retry-After beyond maxRetryAfterMs: final', oauthError(429, 'rate_limited', { 'retry-after': '3600' }), 3_600_000, false],
     ];
@@ -153,6 +157,19 @@ describe('clientCredentials error handling (RFC 6749 5.2, HTTP)', () => {
       ['a negative expires_in', { access_token: LEAKY_TOKEN, token_type: 'Bearer', expires_in: -5 }, /expires_in/],
       ['expires_in 0', { access_token: LEAKY_TOKEN, token_type: 'Bearer', expires_in: 0 }, /expires_in/],
       ['expires_in over a year (ms sent as s)', { access_token: LEAKY_TOKEN, token_type: 'Bearer', expires_in: 3_600_000 * 24 }, /expires_in/],
+      ['expires_in under a millisecond (a token expired on arrival)', { access_token: LEAKY_TOKEN, token_type: 'Bearer', expires_in: 0.0001 }, /expires_in/],
+      ['expires_in 1e308', { access_token: LEAKY_TOKEN, token_type: 'Bearer', expires_in: 1e308 }, /expires_in/],
+      ['expires_in "NaN"', { access_token: LEAKY_TOKEN, token_type: 'Bearer', expires_in: 'NaN' }, /expires_in/],
+      ['expires_in "Infinity"', { access_token: LEAKY_TOKEN, token_type: 'Bearer', expires_in: 'Infinity' }, /expires_in/],
+      ['expires_in true', { access_token: LEAKY_TOKEN, token_type: 'Bearer', expires_in: true }, /expires_in/],
+      ['expires_in null', { access_token: LEAKY_TOKEN, token_type: 'Bearer', expires_in: null }, /expires_in/],
+      ['token_type "Bearer " (a trailing space)', { access_token: LEAKY_TOKEN, token_type: 'Bearer ' }, /token_type/],
+      ['token_type as a list', { access_token: LEAKY_TOKEN, token_type: ['Bearer'] }, /token_type/],
+      ['an access_token with CR LF (header injection)', { access_token: `${LEAKY_TOKEN}\r\nX-Injected: 1`, token_type: 'Bearer' }, /header cannot carry/],
+      ['a non-ASCII access_token', { access_token: `${LEAKY_TOKEN}\u00e9`, token_type: 'Bearer' }, /header cannot carry/],
+      ['a numeric scope', { access_token: LEAKY_TOKEN, token_type: 'Bearer', scope: 42 }, /`scope`/],
+      ['a numeric refresh_token', { access_token: LEAKY_TOKEN, token_type: 'Bearer', refresh_token: 7 }, /`refresh_token`/],
+      ['an id_token that is no JWT', { access_token: LEAKY_TOKEN, token_type: 'Bearer', id_token: 'not-a-jwt' }, /`id_token`/],
     ];
     for (const [name, fields, field] of cases) {
       it(`rejects ${name} for good, naming the field, never the token`, async () => {
@@ -164,6 +181,21 @@ describe('clientCredentials error handling (RFC 6749 5.2, HTTP)', () => {
     }
 
     const context: TokenSourceContext = { signal: new AbortController().signal, reason: 'initial', report: () => {} };
+
+    it('reads a `__proto__` key as a plain field: the fields inside it are no token, and no prototype changes', async () => {
+      for (const raw of [
+        `{"__proto__":{"access_token":"${LEAKY_TOKEN}","token_type":"Bearer"}}`,
+        '{"access_token":"ok-token","token_type":"Bearer","__proto__":{"polluted":true,"expires_in":1}}',
+      ]) {
+        reply = (res) => send(res, 200, raw);
+        const outcome = await Promise.resolve(source()(context)).catch((error: unknown) => error);
+        if (raw.startsWith('{"__proto__"')) expect(outcome).to.include({ kind: 'invalid-token-response' }).and.have.property('message').that.matches(/access_token/);
+        else expect(outcome).to.deep.equal({ value: 'ok-token', type: 'Bearer', expiresAt: NOW + 3_600_000 });
+      }
+      expect(({} as Record<string, unknown>)['polluted']).to.equal(undefined);
+      expect(({} as Record<string, unknown>)['access_token']).to.equal(undefined);
+    });
+
     it('takes a numeric-string expires_in ("3600", as some servers send) and a lower-case bearer', async () => {
       reply = body({ access_token: 'ok-token', token_type: 'bearer', expires_in: '3600' });
       expect(await source()(context)).to.deep.equal({ value: 'ok-token', type: 'Bearer', expiresAt: NOW + 3_600_000 });
