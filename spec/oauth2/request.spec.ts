@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import { inspect } from 'node:util';
 import { TokenStream, authFetch, clientCredentials, type ClientCredentialsOptions, type TokenSourceContext } from 'rx-token-stream';
-import { CLIENT_SECRET, send, tokenEndpoint } from './support.js';
+import { CLIENT_SECRET, expectNoSecrets, send, tokenEndpoint } from './support.js';
 
 const throws = (call: () => unknown): boolean => {
   try {
@@ -61,6 +62,29 @@ describe('clientCredentials request (RFC 6749 4.4.2, 2.3.1) and options', () => 
     const token = await clientCredentials({ tokenUrl: endpoint.tokenUrl, clientId, clientSecret: CLIENT_SECRET, fetch: globalThis.fetch })(context());
     expect(token.value).to.equal('a-token');
     expect(endpoint.received).to.have.length(1);
+  });
+
+  describe('never follows a redirect from the token endpoint (the request says redirect: manual)', () => {
+    for (const [name, fetch] of [['node-fetch', undefined], ['the global fetch', globalThis.fetch]] as const) {
+      for (const status of [302, 307, 308]) {
+        it(`${status} with ${name}: a final http-status error that keeps nothing of the Location`, async () => {
+          const elsewhere = await tokenEndpoint((res) => send(res, 200, { access_token: 'stolen', token_type: 'Bearer' }));
+          const location = `${elsewhere.tokenUrl}?client_secret=${encodeURIComponent(CLIENT_SECRET)}&session=s3ss10n-l34k`;
+          const redirecting = await tokenEndpoint((res) => res.writeHead(status, { location }).end());
+          const source = clientCredentials({ tokenUrl: redirecting.tokenUrl, clientId: 'id', clientSecret: CLIENT_SECRET, ...(fetch === undefined ? {} : { fetch }) });
+
+          const error: unknown = await Promise.resolve(source(context())).then(() => expect.fail('the source resolved'), (failure: unknown) => failure);
+          await Promise.all([elsewhere.close(), redirecting.close()]);
+
+          expect(error).to.include({ kind: 'http-status', status, retryable: false });
+          expect([redirecting.received.length, elsewhere.received.length]).to.deep.equal([1, 0]);
+          for (const view of [inspect(error, { depth: Infinity, showHidden: true }), JSON.stringify(error)]) {
+            expect(view).not.to.include('s3ss10n-l34k').and.not.to.include(elsewhere.origin);
+          }
+          expectNoSecrets(error);
+        });
+      }
+    }
   });
 
   describe('rejects bad options at once with a TypeError naming the option, never echoing the secret', () => {
