@@ -6,9 +6,9 @@ export interface DemoOptions {
   /** Requests per round and service; the first round sends them one at a time. */
   parallel: number;
   rounds: number;
-  /** Token lifetime, ms. */
+  /** Token lifetime, ms (`--ttl 2s`). */
   ttlMs: number;
-  /** Auth server latency, ms. */
+  /** Auth server latency, ms (`--auth-latency 50ms`). */
   authLatencyMs: number;
   /** The demo's own token service, or a real OAuth2 server. */
   auth: AuthKind;
@@ -36,8 +36,8 @@ With --processes and --redis, a third service (fleet) shares its token through R
 Flags:
   --parallel <n>         requests per round and service, 1 to 2000; round 1 sends them one at a time (default 100)
   --rounds <n>           rounds of load, 1 to 100; the token expires between rounds (default 3)
-  --ttl <duration>       token lifetime, e.g. 2s or 500ms; a bare number is seconds (default 2s)
-  --auth-latency <dur>   auth server latency, e.g. 50ms or 0.1s; a bare number is ms (default 50ms)
+  --ttl <duration>       token lifetime with its unit, e.g. 2s or 500ms (default 2s)
+  --auth-latency <dur>   auth server latency with its unit, e.g. 50ms or 0.1s (default 50ms)
   --auth <demo|oauth2>   auth server: the demo's token service, or a real OAuth2 server (default demo)
   --processes <n>        run the services in n forked processes, 1 to 16 (default none: in the demo's own)
   --redis <url>          with --processes: add a fleet service that shares its token through the Redis
@@ -81,8 +81,8 @@ export function parseFlags(argv: string[]): DemoOptions {
   const options: DemoOptions = {
     parallel: count('--parallel', values.parallel, 2_000),
     rounds: count('--rounds', values.rounds, 100),
-    ttlMs: duration('--ttl', values.ttl, 's'),
-    authLatencyMs: duration('--auth-latency', values['auth-latency'], 'ms'),
+    ttlMs: duration('--ttl', values.ttl),
+    authLatencyMs: duration('--auth-latency', values['auth-latency']),
     auth: authKind(values.auth),
     ...(values.processes === undefined ? {} : { processes: count('--processes', values.processes, 16) }),
     ...(values.redis === undefined ? {} : { redisUrl: redisUrl(values.redis) }),
@@ -124,11 +124,22 @@ function redisUrl(value: string): string {
   return value;
 }
 
-/** `2s`, `500ms`, or a bare number in `unit`. */
-function duration(flag: string, value: string, unit: 'ms' | 's'): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value);
+/**
+ * `2s` or `500ms`. Both flags say their unit: a bare number is refused rather than read in
+ * a unit the user would have to guess.
+ */
+function duration(flag: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(value);
+  if (match === null && /^\d+(?:\.\d+)?$/.test(value)) {
+    throw new UsageError(`${flag} needs a unit, such as ${value}s or ${value}ms, got '${value}'`);
+  }
   if (match === null) throw new UsageError(`${flag} must be a duration such as 2s or 500ms, got '${value}'`);
-  const ms = Number(match[1]) * ((match[2] ?? unit) === 's' ? 1000 : 1);
+  const ms = Number(match[1]) * (match[2] === 's' ? 1000 : 1);
   if (flag === '--ttl' && ms <= 0) throw new UsageError(`${flag} must be longer than 0, got '${value}'`);
   return ms;
+}
+
+/** A duration the way the flags take it: `50ms` below a second, `2s` or `1.5s` above. */
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`;
 }

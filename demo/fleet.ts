@@ -14,6 +14,8 @@ export interface FleetService {
    * process received every token fetched, so no call was made for one process alone.
    */
   rotations?: () => number;
+  /** What went wrong in any of its processes, each once; complete once the fleet is closed. */
+  incidents?: () => string[];
 }
 
 /** N processes running the demo's services. */
@@ -39,30 +41,34 @@ export async function startFleet(plan: ServicesPlan, processes: number, log: (li
     throw failed.reason;
   }
   const origins = ready.map((result) => (result as PromiseFulfilledResult<FromWorkerReady>).value.origins);
-  const rotations: Array<Partial<Record<ServiceName, number>>> = [];
+  // What each worker reported as it closed: its rotations and incidents, by service.
+  const closed: WorkerReport[] = [];
   const names = Object.keys(origins[0] ?? {}) as ServiceName[];
 
   return {
     services: names.map((name) => {
-      const counts = (): number[] => rotations.map((counted) => counted[name] ?? 0);
+      const counts = (): number[] => closed.map((report) => report.rotations[name] ?? 0);
       const service: FleetService = { name, origins: origins.map((byName) => byName[name] ?? '') };
       if (name === 'reactive') service.rotations = () => counts().reduce((sum, count) => sum + count, 0);
       if (name === 'fleet') service.rotations = () => Math.max(0, ...counts());
+      if (name !== 'naive') service.incidents = () => [...new Set(closed.flatMap((report) => report.incidents[name] ?? []))];
       return service;
     }),
     async close() {
-      rotations.push(...(await Promise.all(workers.map((worker) => worker.close()))));
+      closed.push(...(await Promise.all(workers.map((worker) => worker.close()))));
     },
   };
 }
 
 type FromWorkerReady = Extract<FromWorker, { type: 'ready' }>;
+/** What a worker tells as it closes. */
+type WorkerReport = Omit<Extract<FromWorker, { type: 'closed' }>, 'type'>;
 
 interface Worker {
   /** Settles once its services listen, or it exited before. */
   ready: Promise<FromWorkerReady>;
-  /** Closes its services, waits for it to exit, and resolves with its rotation counts. */
-  close(): Promise<Partial<Record<ServiceName, number>>>;
+  /** Closes its services, waits for it to exit, and resolves with what it reported. */
+  close(): Promise<WorkerReport>;
 }
 
 function startWorker(plan: WorkerPlan, log: (line: string) => void): Worker {
@@ -71,7 +77,7 @@ function startWorker(plan: WorkerPlan, log: (line: string) => void): Worker {
     execArgv: WORKER_ARGV,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  let rotations: Partial<Record<ServiceName, number>> = {};
+  let report: WorkerReport = { rotations: {}, incidents: {} };
   let started = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = new Promise<FromWorkerReady>((resolve, reject) => {
@@ -82,7 +88,7 @@ function startWorker(plan: WorkerPlan, log: (line: string) => void): Worker {
         resolve(message);
       }
       if (message.type === 'log') log(message.line);
-      if (message.type === 'closed') rotations = message.rotations;
+      if (message.type === 'closed') report = { rotations: message.rotations, incidents: message.incidents };
     });
     void exited.then(() => reject(new Error(`demo worker ${plan.index} exited before its services started (code ${child.exitCode})`)));
   });
@@ -97,7 +103,7 @@ function startWorker(plan: WorkerPlan, log: (line: string) => void): Worker {
       const stuck = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
       clearTimeout(stuck);
-      return rotations;
+      return report;
     },
   };
 }

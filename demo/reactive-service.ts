@@ -20,6 +20,11 @@ export interface ReactiveService {
   origin: string;
   /** How many tokens it has received so far: one per rotation. */
   rotations(): number;
+  /**
+   * What went wrong on the way, first first, each once: source reports (`redis-fallback:
+   * connect ECONNREFUSED ...`) and failed refreshes. A failed run names its cause from these.
+   */
+  incidents(): string[];
   /** Closes its server and its token stream, and waits for the rotation log to end. */
   close(): Promise<void>;
 }
@@ -36,13 +41,19 @@ export async function startReactiveService(options: ReactiveServiceOptions): Pro
   // the token that was sent and retries once with the next.
   const partnerFetch = authFetch(tokens, { origins: [partnerOrigin] });
 
+  // A Set keeps the first of each, in order: the same outage reported by every refresh is one incident.
+  const incidents = new Set<string>();
   const failures = tokens.events$.subscribe((event) => {
     if (event.type === 'refresh-retry') log(`${name}: token refresh attempt ${event.attempt} failed, retrying in ${event.delayMs}ms`);
-    if (event.type === 'refresh-failure') log(`${name}: token refresh failed: ${event.error.code}`);
+    if (event.type === 'refresh-failure') {
+      log(`${name}: token refresh failed: ${event.error.code}`);
+      incidents.add(`token refresh failed: ${event.error.code}: ${event.error.message}`);
+    }
     // What a source tells about itself, such as redisShared falling back while Redis is down.
     if (event.type === 'source') {
       const { kind, detail } = event.report;
       log(`${name}: ${kind}${detail === undefined ? '' : ` (${detail})`}`);
+      incidents.add(detail === undefined ? kind : `${kind}: ${detail}`);
     }
   });
   let rotations = 0;
@@ -65,6 +76,7 @@ export async function startReactiveService(options: ReactiveServiceOptions): Pro
   return {
     origin: server.origin,
     rotations: () => rotations,
+    incidents: () => [...incidents],
     async close() {
       await server.close();
       tokens.close();

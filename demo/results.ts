@@ -36,10 +36,15 @@ export interface ServiceReport {
   processes?: number;
   /** Whether its processes shared one token (through Redis). */
   shared?: boolean;
+  /**
+   * What went wrong for its `TokenStream`s, first first, each once (`redis-fallback: connect
+   * ECONNREFUSED ...`, `token refresh failed: ...`); absent when nothing did.
+   */
+  incidents?: string[];
 }
 
 /** What a report says beyond the figures. */
-export type ServiceDetails = Pick<ServiceReport, 'rotations' | 'processes' | 'shared'>;
+export type ServiceDetails = Pick<ServiceReport, 'rotations' | 'processes' | 'shared' | 'incidents'>;
 
 /** Whether the run showed what it should, and why not. */
 export interface Verdict {
@@ -100,15 +105,17 @@ export class Tally {
  * The demo's promise: every service on a `TokenStream` made exactly one auth call per
  * token rotation, and none of its requests failed. For processes that share a token, one
  * per rotation for all of them: a second process calling the auth server is a failure.
+ * A failure names its cause when the service saw one: its first incident.
  */
 export function judge(services: ServiceReport[]): Verdict {
   const checked = services.filter((service) => service.rotations !== undefined);
-  for (const { name, rotations = 0, total } of checked) {
-    if (rotations === 0) return { ok: false, reason: `${name} received no token` };
+  for (const { name, rotations = 0, total, incidents = [] } of checked) {
+    const cause = incidents[0] === undefined ? '' : ` (${name}: ${incidents[0]})`;
+    if (rotations === 0) return { ok: false, reason: `${name} received no token${cause}` };
     if (total.authCalls !== rotations) {
-      return { ok: false, reason: `${name} made ${total.authCalls} auth calls for ${rotations} token rotations` };
+      return { ok: false, reason: `${name} made ${total.authCalls} auth calls for ${rotations} token rotations${cause}` };
     }
-    if (total.failed > 0) return { ok: false, reason: `${total.failed} ${name} requests failed` };
+    if (total.failed > 0) return { ok: false, reason: `${total.failed} ${name} requests failed${cause}` };
   }
   const names = checked.map((service) => service.name).join(', ');
   return { ok: true, reason: `${names}: one auth call per token rotation, no failed request` };

@@ -6,7 +6,7 @@
 // --processes, each runs in several processes, and with --redis a third one shares its
 // token between them.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HELP, UsageError, parseFlags, type DemoOptions } from './cli.js';
+import { HELP, UsageError, formatDuration, parseFlags, type DemoOptions } from './cli.js';
 import { runLoad, warmUp } from './load.js';
 import { Tally, judge } from './results.js';
 import { startStack, type DemoService } from './stack.js';
@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
   const server = auth === 'oauth2' ? 'an OAuth2 server (oauth2-mock-server)' : 'a token service';
   const where = processes === undefined ? '' : ` in ${processes} processes each`;
   out.log(
-    `Starting ${server} (ttl ${seconds(ttlMs)}, latency ${authLatencyMs}ms), a partner API ` +
+    `Starting ${server} (ttl ${formatDuration(ttlMs)}, auth latency ${formatDuration(authLatencyMs)}), a partner API ` +
       `and the services in front of it${where} on 127.0.0.1, for ${options.rounds} rounds of ${options.parallel} requests.`,
   );
   if (processes !== undefined && redisUrl === undefined) {
@@ -63,12 +63,14 @@ async function main(argv: string[]): Promise<number> {
     await stack.close();
   }
 
-  const services = tallies.map(({ service: { rotations, processes, shared }, tally }) =>
-    tally.report({
+  const services = tallies.map(({ service: { rotations, incidents, processes, shared }, tally }) => {
+    const seen = incidents?.() ?? [];
+    return tally.report({
       ...(rotations === undefined ? {} : { rotations: rotations() }),
       ...(processes === undefined ? {} : { processes, shared: shared === true }),
-    }),
-  );
+      ...(seen.length === 0 ? {} : { incidents: seen }),
+    });
+  });
   const verdict = judge(services);
   if (options.json) {
     // The Redis URL stays out: it may carry a password.

@@ -33,6 +33,8 @@ export interface RunningService {
   origin: string;
   /** Tokens its `TokenStream` received; absent for the naive service. Complete once closed. */
   rotations?: () => number;
+  /** What went wrong for its `TokenStream` (see ReactiveService); absent for the naive service. */
+  incidents?: () => string[];
   close(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export async function startServices(plan: ServicesPlan, log: (line: string) => v
         name: 'fleet',
         origin: fleet.origin,
         rotations: fleet.rotations,
+        incidents: fleet.incidents,
         async close() {
           await fleet.close();
           await shared.close();

@@ -32,6 +32,8 @@ export interface DemoService {
   unauthorized(): number;
   /** Token rotations, for a service that holds its tokens in a `TokenStream`; complete once closed. */
   rotations?: () => number;
+  /** What went wrong for its `TokenStream`s, each once; complete once closed. */
+  incidents?: () => string[];
   /** How many processes it ran in, with `--processes`. */
   processes?: number;
   /** Whether its processes share one token (through Redis). */
@@ -76,7 +78,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (processes === undefined) {
       const services = await startServices(plan, log);
       started.push(() => closeServices(services));
-      hosted = services.map(({ name, origin, rotations }) => ({ name, origins: [origin], ...(rotations ? { rotations } : {}) }));
+      hosted = services.map(({ name, origin, rotations, incidents }) => ({
+        name,
+        origins: [origin],
+        ...(rotations ? { rotations } : {}),
+        ...(incidents ? { incidents } : {}),
+      }));
     } else {
       const fleet = await startFleet(plan, processes, log);
       started.push(fleet.close);

@@ -19,7 +19,7 @@ export type FromWorker =
   | { type: 'listening' }
   | { type: 'ready'; origins: Partial<Record<ServiceName, string>> }
   | { type: 'log'; line: string }
-  | { type: 'closed'; rotations: Partial<Record<ServiceName, number>> };
+  | { type: 'closed'; rotations: Partial<Record<ServiceName, number>>; incidents: Partial<Record<ServiceName, string[]>> };
 
 const tell = (message: FromWorker): void => {
   if (process.connected) process.send?.(message);
@@ -36,7 +36,8 @@ async function start(plan: WorkerPlan): Promise<void> {
 function close(): Promise<void> {
   closing ??= closeServices(services).then(() => {
     const rotations = services.flatMap((service) => (service.rotations ? [[service.name, service.rotations()] as const] : []));
-    tell({ type: 'closed', rotations: Object.fromEntries(rotations) });
+    const incidents = services.flatMap((service) => (service.incidents ? [[service.name, service.incidents()] as const] : []));
+    tell({ type: 'closed', rotations: Object.fromEntries(rotations), incidents: Object.fromEntries(incidents) });
     // The channel is the last thing keeping this process alive.
     if (process.connected) process.disconnect();
   });

@@ -8,7 +8,7 @@ import { startOAuth2Server } from '../demo/oauth2-server.js';
 import { Tally, judge, percentile, type ServiceReport } from '../demo/results.js';
 import { summarize } from '../demo/table.js';
 import { createTerminal } from '../demo/terminal.js';
-import { redisUrl } from './support/redis-server.js';
+import { freePort, redisUrl } from './support/redis-server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -19,12 +19,19 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the demo as a user would, in its own process, and waits for it to exit by itself. */
-function runDemo(args: string[]): Promise<Run> {
+/**
+ * Runs the demo as a user would, in its own process, and waits for it to exit by itself:
+ * with node, or with the README's `npm run -s demo -- <args>`.
+ */
+function runDemo(args: string[], via: 'node' | 'npm' = 'node'): Promise<Run> {
+  const [command, argv] =
+    via === 'npm'
+      ? ['npm', ['run', '-s', 'demo', '--', ...args]]
+      : [process.execPath, ['--import', 'tsx', '--conditions=rx-token-stream-source', 'demo/run.ts', ...args]];
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=rx-token-stream-source', 'demo/run.ts', ...args],
+      command,
+      argv,
       { cwd: root, timeout: 30_000, env: { ...process.env, NODE_OPTIONS: '' } },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
@@ -50,10 +57,10 @@ describe('demo', () => {
     let human: Run;
     before(async function () {
       this.timeout(40_000);
-      [json, human] = await Promise.all([runDemo(['--json', ...small]), runDemo(small)]);
+      [json, human] = await Promise.all([runDemo(['--json', ...small], 'npm'), runDemo(small)]);
     });
 
-    it('exits 0 by itself and prints only JSON on stdout with --json', () => {
+    it('exits 0 by itself and prints only JSON on stdout with `npm run -s demo -- --json`', () => {
       expect(json.code, json.stderr).to.equal(0);
       expect(() => JSON.parse(json.stdout)).not.to.throw();
     });
@@ -97,6 +104,8 @@ describe('demo', () => {
       expect(human.stdout).to.match(/^total\s+naive\s+40\s/m);
       expect(human.stdout).to.match(/^\s+reactive\s+40\s/m);
       expect(human.stdout).to.match(/^OK: /m);
+      // Both durations in the form the flags take.
+      expect(human.stdout).to.match(/^Starting a token service \(ttl 1s, auth latency 50ms\)/m);
       expect(human.stdout).not.to.match(CONTROL);
       expect(human.stdout).not.to.match(TOKEN_SHAPE);
     });
@@ -194,10 +203,13 @@ describe('demo', () => {
       );
     });
 
-    it('rejects bad values with the flag named, and accepts durations with or without a unit', () => {
+    it('rejects bad values with the flag named, and takes durations with their unit, s or ms, for both flags', () => {
       expect(() => parseFlags(['--rounds', '1.5'])).to.throw(/--rounds/);
       expect(() => parseFlags(['--ttl', 'soon'])).to.throw(/--ttl/);
-      expect(() => parseFlags(['--ttl', '0'])).to.throw(/--ttl/);
+      expect(() => parseFlags(['--ttl', '0s'])).to.throw(/--ttl/);
+      // Both durations say their unit: a bare number is refused, with the two ways to say it.
+      expect(() => parseFlags(['--ttl', '2'])).to.throw("--ttl needs a unit, such as 2s or 2ms, got '2'");
+      expect(() => parseFlags(['--auth-latency', '50'])).to.throw("--auth-latency needs a unit, such as 50s or 50ms, got '50'");
       expect(() => parseFlags(['--ttl', '40ms', '--auth-latency', '50ms'])).to.throw(/--ttl/);
       expect(() => parseFlags(['--parallel'])).to.throw(/--parallel/);
       expect(() => parseFlags(['extra'])).to.throw(/extra/);
@@ -213,7 +225,8 @@ describe('demo', () => {
         redisUrl: 'redis://127.0.0.1:6379',
         auth: 'oauth2',
       });
-      expect(parseFlags(['--ttl', '1.5', '--auth-latency', '0.1s'])).to.include({ ttlMs: 1500, authLatencyMs: 100 });
+      expect(parseFlags(['--ttl', '1.5s', '--auth-latency', '0.1s'])).to.include({ ttlMs: 1500, authLatencyMs: 100 });
+      expect(parseFlags(['--ttl', '1200ms', '--auth-latency', '0.9s'])).to.include({ ttlMs: 1200, authLatencyMs: 900 });
       expect(parseFlags([])).to.deep.equal({
         parallel: 100,
         rounds: 3,
@@ -237,12 +250,37 @@ describe('demo', () => {
     });
   });
 
+  describe('a failed run', () => {
+    it('names its cause on the failure line: a fleet whose Redis is not there says redis-fallback and why', async function () {
+      this.timeout(40_000);
+      const nowhere = `redis://127.0.0.1:${await freePort()}`;
+      const run = await runDemo(['--json', '--processes', '2', '--redis', nowhere, ...small]);
+      expect(run.code, run.stderr).to.equal(1);
+      const report = JSON.parse(run.stdout) as { ok: boolean; reason: string; services: ServiceReport[] };
+      expect(report.ok).to.equal(false);
+      expect(report.services[2]?.incidents?.[0]).to.match(/^redis-fallback: .*ECONNREFUSED/);
+      const last = run.stderr.trimEnd().split('\n').at(-1);
+      expect(last).to.match(/^demo failed: fleet made \d+ auth calls for \d+ token rotations \(fleet: redis-fallback: .*ECONNREFUSED 127\.0\.0\.1:\d+\)$/);
+      expect(last).to.equal(`demo failed: ${report.reason}`);
+    });
+  });
+
   describe('verdict', () => {
     const reactive = (authCalls: number, rotations: number, failed = 0): ServiceReport => {
       const tally = new Tally('reactive');
       tally.add(1, { requests: 10, failed, latenciesMs: [1] }, { authCalls, unauthorized: 0 });
       return tally.report({ rotations });
     };
+
+    it('names the first incident of the failing service as the cause', () => {
+      const tally = new Tally('fleet');
+      tally.add(1, { requests: 10, failed: 0, latenciesMs: [1] }, { authCalls: 4, unauthorized: 0 });
+      const incidents = ['redis-fallback: connect: connect ECONNREFUSED 127.0.0.1:6390', 'redis-resumed'];
+      expect(judge([tally.report({ rotations: 2, incidents })])).to.deep.equal({
+        ok: false,
+        reason: 'fleet made 4 auth calls for 2 token rotations (fleet: redis-fallback: connect: connect ECONNREFUSED 127.0.0.1:6390)',
+      });
+    });
 
     it('holds only with one auth call per rotation and no failed reactive request', () => {
       expect(judge([reactive(3, 3)]).ok).to.equal(true);
