@@ -80,7 +80,8 @@ export function responseError(failure: unknown, response: Response, now: number,
   };
   if (failure instanceof oauth.ResponseBodyError) {
     const { error, error_description: description } = failure;
-    const code = typeof error === 'string' ? redact.text(error, Infinity) : '';
+    // The form is checked before redaction (which turns controls into spaces) and after it.
+    const code = typeof error === 'string' && errorCodeForm.test(error) ? redact.text(error, Infinity) : '';
     const named = errorCodeForm.test(code) ? code : undefined;
     return ours(`Token endpoint answered ${status} with ${named ?? 'an OAuth error'}`, {
       kind: 'error-response',

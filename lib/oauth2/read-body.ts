@@ -65,7 +65,13 @@ export async function readWhole(read: () => Promise<ArrayBuffer>, maxBytes: numb
 
 /** Cancels a body that will not be read, so that its connection closes now. */
 export function discardBody(body: BodyLike | null | undefined): void {
-  if (body !== null && body !== undefined) chunkReader(body).stop();
+  if (body === null || body === undefined) return;
+  try {
+    chunkReader(body).stop();
+  } catch {
+    // A body that is already locked or broken is the transport's to close; the failure
+    // being reported matters more than this one.
+  }
 }
 
 function chunkReader(body: BodyLike): ChunkReader {

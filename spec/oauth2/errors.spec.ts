@@ -67,6 +67,16 @@ describe('clientCredentials error handling (RFC 6749 5.2, HTTP)', () => {
         });
       });
     }
+
+    it('keeps `error` only in RFC 6749 form, and error_description one line of at most 512 characters', async () => {
+      for (const error of ['invalid"client', 'invalid\\client', 'invalid_clïent', 'invalid\nclient', 'x'.repeat(65)]) {
+        reply = (res) => send(res, 400, { error, error_description: `line one\r\nforged line ${'y'.repeat(100_000)}` });
+        const failure = await failureOf(source());
+        expect(failure, error).to.include({ kind: 'error-response', error: undefined, retryable: false });
+        expect(failure.message).to.equal('Token endpoint answered 400 with an OAuth error');
+        expect(failure.error_description).to.have.length(512).and.match(/^line one {2}forged line y+…$/);
+      }
+    });
   });
 
   describe('transient failures are retryable', () => {
