@@ -102,10 +102,13 @@ function parseTokenUrl(tokenUrl: unknown, allowHttp: boolean): URL {
  * A {@link TokenSource} (promise-returning) that asks an OAuth 2.0 token endpoint for a token with the client
  * credentials grant (RFC 6749 4.4).
  *
- * Each call sends one request, cancelled by the stream's signal. The token's `expiresAt`
- * counts from when the request was sent. Failures are {@link OAuthError}s: `retryable`
- * says whether the stream should try again, `retryAfterMs` when (429 and 503). Until a
- * `Retry-After` has passed, calls fail at once without a request (kind `retry-after`).
+ * Each call sends one request, cancelled by the stream's signal (the body read included),
+ * and reads at most `maxResponseBytes` of the answer. The token's `expiresAt` counts from
+ * when the request was sent. Failures are {@link OAuthError}s: `retryable` says whether the
+ * stream should try again, `retryAfterMs` when (429 and 503). Until a `Retry-After` has
+ * passed, calls fail at once without a request (kind `retry-after`). No failure holds the
+ * client secret in any form, whatever the endpoint or the transport echoed: what they wrote
+ * is kept only redacted.
  *
  * @throws {TypeError} at once, naming the bad option (never its value).
  * @example
