@@ -7,6 +7,7 @@ import {
   TokenStream,
   clientCredentials,
   type ClientCredentialsOptions,
+  type TokenEvent,
   type TokenFetch,
   type TokenSourceContext,
 } from 'rx-token-stream';
@@ -59,6 +60,23 @@ describe('clientCredentials keeps the client secret out of its errors, whatever 
         expect(error).to.be.instanceOf(OAuthError).and.include({ kind: 'error-response', error: 'invalid_client', retryable: false });
         expect(error.error_description).to.match(/^rejected: .*\[redacted\]/);
         expectNoSecrets(error);
+      });
+
+      it('reaches a TokenStream caller, and its events, as errors that hold no secret (a 429 echo, retried once)', async () => {
+        echo = (res, request) =>
+          res
+            .writeHead(429, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ error: 'slow_down', error_description: `slow down, ${echoOf(request)}` }));
+        const tokens = new TokenStream({ source: source({ clientAuth }), retry: { count: 1, delayMs: 0, jitter: 0 } });
+        const events: TokenEvent[] = [];
+        tokens.events$.subscribe((event) => events.push(event));
+        const error = await failureOf(tokens.getToken());
+        tokens.close();
+
+        expect(error).to.include({ code: 'ERR_TOKEN_REFRESH', attempts: 2 });
+        expect(events.map((event) => event.type)).to.include.members(['refresh-retry', 'refresh-failure']);
+        expectNoSecrets(error);
+        for (const form of SECRET_FORMS) expect(inspect(events, { depth: 10 })).not.to.include(form);
       });
 
       it('redacts a request echoed into `error`, or leaves `error` out when it is not an RFC 6749 code', async () => {
