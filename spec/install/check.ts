@@ -11,10 +11,10 @@
 // 4. Another fresh project installs the package from git (this clone's HEAD), which only
 //    works when `prepare` builds dist/, and imports both entries.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { codeBlocks, root, type CodeBlock } from '../docs/markdown.js';
 
 interface Run {
@@ -70,6 +70,28 @@ async function importsBothEntries(project: string, how: string): Promise<void> {
   say(`${how}: imported 'rx-token-stream' and 'rx-token-stream/redis' with plain node`);
 }
 
+/** Every file an `exports` map points at, as `./dist/index.js`. */
+function exportTargets(exports: unknown): string[] {
+  if (typeof exports === 'string') return [exports];
+  if (typeof exports !== 'object' || exports === null) return [];
+  return Object.values(exports).flatMap(exportTargets);
+}
+
+/**
+ * Whether a debugger can show the TypeScript behind each compiled file of an installed
+ * package: every source map holds the sources' text, and names sources that were shipped.
+ */
+function checkSourceMaps(installed: string): void {
+  const maps = readdirSync(join(installed, 'dist'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js.map'));
+  if (maps.length === 0) fail('the installed package has no source maps');
+  for (const map of maps) {
+    const { sources = [], sourcesContent = [] } = JSON.parse(readFileSync(join(installed, 'dist', map), 'utf8')) as { sources?: string[]; sourcesContent?: string[] };
+    const missing = sources.filter((source, i) => typeof sourcesContent[i] !== 'string' || !existsSync(join(installed, 'dist', dirname(map), source)));
+    if (sources.length === 0 || missing.length > 0) fail(`dist/${map} lacks the text or the shipped file of ${missing.join(', ') || 'its sources'}`);
+  }
+  say(`${maps.length} source maps hold their sources' text, and name files shipped in lib/`);
+}
+
 /** What a block's `console.log(...); // expected` lines say it prints, in order. */
 const promisedOutput = (block: CodeBlock): string[] =>
   block.code.split('\n').flatMap((line) => /^\s*console\.log\(.*\);\s*\/\/ (.*)$/.exec(line)?.[1] ?? []);
@@ -113,15 +135,18 @@ async function main(scratch: string): Promise<void> {
   const listed = await run('tar', ['-tzf', join(scratch, tarball)], scratch);
   const files = listed.stdout.split('\n').filter((line) => line !== '');
   const expected = ['dist/index.js', 'dist/index.js.map', 'dist/index.d.ts', 'dist/redis/index.js', 'lib/index.ts', 'lib/redis/index.ts', 'LICENSE', 'README.md'];
-  for (const file of expected) if (!files.includes(`package/${file}`)) fail(`${tarball} lacks ${file}`, listed.output);
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports?: unknown };
+  const targets = exportTargets(manifest.exports).map((target) => target.replace(/^\.\//, ''));
+  for (const file of [...expected, ...targets]) if (!files.includes(`package/${file}`)) fail(`${tarball} lacks ${file}`, listed.output);
   const stray = files.filter((file) => !/^package\/(dist|lib)\//.test(file) && !/^package\/(LICENSE|README\.md|package\.json)$/.test(file));
   if (stray.length > 0) fail(`${tarball} holds files a user does not need`, stray.join('\n'));
-  say(`packed ${tarball} (${files.length} files: dist/, lib/, LICENSE, README.md, package.json)`);
+  say(`packed ${tarball} (${files.length} files: dist/, lib/, LICENSE, README.md, package.json), with every file its exports name`);
 
   const project = freshProject(join(scratch, 'from-tarball'));
   const installed = await run('npm', ['install', '--no-audit', '--no-fund', join(scratch, tarball), 'rxjs', 'ioredis'], project);
   if (installed.code !== 0) fail('npm install of the tarball, rxjs and ioredis failed', installed.output);
   await importsBothEntries(project, 'npm install <tarball> rxjs ioredis');
+  checkSourceMaps(join(project, 'node_modules', 'rx-token-stream'));
 
   const quickStarts = codeBlocks('README.md').filter((block) => block.notes['install-check'] !== undefined);
   const byName = new Map(quickStarts.map((block) => [block.notes['install-check'], block]));
