@@ -24,3 +24,5 @@ export { MAX_EXPIRES_IN_SECONDS } from './oauth2/token-response.js';
 export type { TokenFetch, TokenRequestInit, TokenResponseLike } from './oauth2/web-fetch.js';
 export { authorized } from './authorized.js';
 export type { AuthorizedOptions, AuthorizedTokens } from './authorized.js';
+export { TokenStreams } from './token-streams.js';
+export type { TokenStreamsOptions, TokenStreamHandle, KeyedTokenEvent } from './token-streams.js';

@@ -51,13 +51,13 @@ export interface StreamSetup {
   scheduler: SchedulerLike;
 }
 
-const check = optionChecker('TokenStream');
-
 /**
  * Checks the options at construction and fills in the defaults.
+ * @param owner the class named in errors (`TokenStreams` checks its options here too).
  * @throws {TypeError} naming the first bad option.
  */
-export function resolveStreamOptions(options: TokenStreamOptions): StreamSetup {
+export function resolveStreamOptions(options: TokenStreamOptions, owner = 'TokenStream'): StreamSetup {
+  const check = optionChecker(owner);
   checkOptionsObject(check, options, 'source');
   const { source, refreshWindowMs = 60_000, timeoutMs = 10_000, retry = {}, scheduler = asyncScheduler } = options;
   check(typeof source === 'function', 'source', 'a function returning a promise or observable of a token');

@@ -22,6 +22,11 @@ import { Waiters } from './waiters.js';
 
 export type { GetTokenOptions, TokenStreamOptions } from './stream-options.js';
 
+/**
+ * Not exported by the package: lets {@link TokenStreams} ask whether a stream may be evicted.
+ */
+export const isIdle: unique symbol = Symbol('rx-token-stream.isIdle');
+
 /** How a refresh ended, handed to the stream once the lane has let go of it. */
 type Outcome = { token: Token } | { error: TokenError };
 
@@ -65,6 +70,8 @@ export class TokenStream {
   #backgroundRetryAt = -Infinity;
   /** The timer that refreshes the token for live token$ subscribers (guarantee 16). */
   #keepFresh: Subscription | undefined;
+  /** Whether a refresh runs. Only observed (by {@link isIdle}): exhaustMap is the gate. */
+  #refreshing = false;
   #closed = false;
 
   /**
@@ -145,6 +152,11 @@ export class TokenStream {
     this.#events.complete();
   }
 
+  /** Whether nothing waits on this stream, subscribes to it or refreshes it. */
+  get [isIdle](): boolean {
+    return this.#waiters.size === 0 && !this.#refreshing;
+  }
+
   #subscribe(subscriber: Subscriber<Token>): void {
     if (this.#closed) return subscriber.error(closedError());
     const held = this.#current$.value;
@@ -205,6 +217,7 @@ export class TokenStream {
   /** One refresh, as the lane runs it. */
   #run(reason: RefreshReason): Observable<never> {
     let outcome: Outcome | undefined;
+    this.#refreshing = true;
     return refresh({ setup: this.#setup, publish: (event) => this.#publish(event) }, reason, this.#last).pipe(
       tap({ next: (token) => (outcome = { token }), error: (error: TokenError) => (outcome = { error }) }),
       ignoreElements(),
@@ -214,6 +227,7 @@ export class TokenStream {
       // with callers waiting, then starts the next refresh through the same gate instead of
       // being dropped by it. On close (unsubscribed, no outcome) nothing is handed out.
       finalize(() => {
+        this.#refreshing = false;
         if (outcome !== undefined && !this.#closed) this.#settle(reason, outcome);
       }),
     );

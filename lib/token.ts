@@ -44,6 +44,8 @@ export interface TokenSourceContext {
   deadline?: number;
   /** Why the refresh runs. */
   reason: RefreshReason;
+  /** The key this call fetches a token for, in a `TokenStreams`; absent in a lone `TokenStream`. */
+  key?: string;
   /** Publishes a report on the stream's `events$`. */
   report: (report: SourceReport) => void;
 }
@@ -58,7 +60,7 @@ export interface TokenSourceContext {
  */
 export type TokenSource = (context: TokenSourceContext) => ObservableInput<Token>;
 
-/** Whether `token` may still be served at `now`. */
+/** Whether `token` has expired at `now`: from its `expiresAt` on, it is no longer served. */
 export function isExpired(token: Token, now: number): boolean {
   return token.expiresAt !== undefined && token.expiresAt <= now;
 }
