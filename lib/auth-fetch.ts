@@ -48,20 +48,32 @@ type LooseFetch = (input: unknown, init?: Record<string, unknown>) => Promise<Fe
  * Wraps `fetch` so that requests to `options.origins` carry `Authorization: <type> <token>`
  * from `tokens`, survive one token rejection and never hand the token to another origin.
  *
+ * - Everything a call is given (URL, Request, init, headers, body) is copied when the call
+ *   is made and never read again, as fetch does: changing it afterwards changes nothing
+ *   that is sent, on the first attempt, a retry or a redirect. Only the signal stays live.
+ * - A request to another origin goes to the wrapped fetch exactly as given, the caller's
+ *   own headers included: nothing is added or removed, and no token is asked for. To an
+ *   allowed origin, this token's Authorization replaces any the caller set, and a URL with
+ *   credentials is refused with a TypeError (fetch refuses it too).
  * - A 401, or a `WWW-Authenticate` challenge with `error="invalid_token"`, invalidates the
  *   token that was sent and retries once with the next one, if the body can be sent again
- *   (none, string, Buffer/typed array, ArrayBuffer, URLSearchParams, Blob; not a stream).
- *   The rejected response's body is cancelled first. A second rejection is returned as is.
+ *   (none, string, Buffer/typed array, ArrayBuffer, URLSearchParams, FormData, Blob; not a
+ *   stream). The rejected response's body is cancelled first. A second rejection is
+ *   returned as is.
  * - Redirects are followed here (the wrapped fetch gets `redirect: 'manual'`), honouring
- *   the caller's `redirect` mode and node-fetch's `follow` limit (default 20). Only hops to
- *   the first origin carry the token; the first hop to another origin (other host, port or
- *   scheme) drops Authorization, Cookie and Proxy-Authorization for the rest of the chain.
+ *   the caller's `redirect` mode and node-fetch's `follow` limit (default 20; `0` rejects at
+ *   the first redirect, as node-fetch v3 does). Each redirect's body is let go of before the
+ *   next hop. Only hops to the first origin carry the token; the first hop to another origin
+ *   (other host, port or scheme) drops Authorization, Cookie and Proxy-Authorization for
+ *   the rest of the chain, and a response from there never invalidates the token.
  *
  * @returns a function with the signature of the wrapped fetch.
  * @throws {TypeError} at once, naming the option, when `tokens` or an option is invalid.
  * The returned function rejects with `TokenError` when no token can be had (refresh failure,
- * `ERR_TOKEN_ABORTED` when the caller's signal aborts the wait) and with the wrapped fetch's
- * own errors otherwise.
+ * `ERR_TOKEN_ABORTED` when the caller's signal aborts a wait for a token, the retry's
+ * included), with a TypeError for a request it refuses (credentials in a URL, a bad
+ * `redirect` or `follow`, a redirect it may not follow) and with the wrapped fetch's own
+ * errors otherwise.
  *
  * @example
  * ```ts
@@ -94,10 +106,14 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
   };
 
   async function fetchWithToken(input: unknown, init?: Record<string, unknown>): Promise<FetchResponseLike> {
+    // A URL of our own: the caller may change its URL object as soon as this call returns.
     const url = urlOf(input);
     if (!allowed.has(url.origin)) return send(input, init);
-    // Each await costs client CPU that shows beside a loopback request, so the common case
-    // (no Request body to buffer, no redirect) awaits only the token and the response.
+    // fetch refuses these too, but with the URL, password included, in its message.
+    if (url.username !== '' || url.password !== '') throw new TypeError('authFetch: a request URL must not hold credentials');
+    // Everything of the input is copied before the first await. Each await costs client CPU
+    // that shows beside a loopback request, so the common case (no Request body to buffer,
+    // no redirect) awaits only the token and the response.
     const request = isRequestLike(input) ? await fromRequest(input, url, init ?? NO_INIT) : outgoing(undefined, url, init ?? NO_INIT);
     const tokenOptions = request.signal === undefined ? undefined : { signal: request.signal };
     const token = await tokens.getToken(tokenOptions);
@@ -147,7 +163,7 @@ async function follow(send: LooseFetch, request: Outgoing, hop: Hop, response: F
 }
 
 function urlOf(input: unknown): URL {
-  if (input instanceof URL) return input;
+  if (input instanceof URL) return new URL(input.href);
   if (isRequestLike(input)) return new URL(input.url);
   return new URL(String(input));
 }

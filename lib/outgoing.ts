@@ -40,28 +40,36 @@ export function isRequestLike(input: unknown): input is RequestLike {
 const REDIRECT_MODES: readonly string[] = ['follow', 'error', 'manual'];
 const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
 
-/** A Request input: its body is buffered, so that a retry or a 307 can send it again. */
-export async function fromRequest(request: RequestLike, url: URL, init: Record<string, unknown>): Promise<Outgoing> {
-  const buffered =
-    init.body === undefined && request.body !== undefined && request.body !== null
-      ? Buffer.from(await request.arrayBuffer())
-      : undefined;
-  return outgoing(request, url, init, buffered);
+/**
+ * A Request input. Every field is read before the body's bytes are awaited, and nothing of
+ * the Request or the init after: the caller may change them as soon as this returns. The
+ * body is buffered so that a retry or a 307 can send it again.
+ */
+export function fromRequest(request: RequestLike, url: URL, init: Record<string, unknown>): Promise<Outgoing> {
+  const prepared = outgoing(request, url, init);
+  const { body } = request;
+  // The init's body wins over the Request's, as in fetch; null counts as none in both.
+  if (prepared.first.body !== undefined || body === undefined || body === null) return Promise.resolve(prepared);
+  return request.arrayBuffer().then((bytes) => ({ ...prepared, first: { ...prepared.first, body: Buffer.from(bytes) }, replayable: true }));
 }
 
 /**
- * Merges a Request input and init as fetch does (init wins).
- * @param buffered the Request's body, already read by {@link fromRequest}.
- * @throws {TypeError} when the redirect mode is not one of fetch's, or a header is invalid.
+ * Merges a Request input and init as fetch does (init wins), copying everything it keeps:
+ * the result shares no mutable object with the caller but the signal.
+ * @throws {TypeError} naming the field when the redirect mode is not one of fetch's, `follow`
+ * is not a count, or a header is invalid.
  */
-export function outgoing(request: RequestLike | undefined, url: URL, init: Record<string, unknown>, buffered?: Buffer): Outgoing {
+export function outgoing(request: RequestLike | undefined, url: URL, init: Record<string, unknown>): Outgoing {
   const { method, headers, body, redirect, follow, signal } = init;
   const extra = init === NO_INIT ? undefined : extraOf(init);
   const chosenMethod = String(method ?? request?.method ?? 'GET');
   const mode = String(redirect ?? request?.redirect ?? 'follow');
   if (!REDIRECT_MODES.includes(mode)) throw new TypeError('authFetch: `redirect` must be follow, error or manual');
-  const payload = body ?? buffered;
-  const limit = follow ?? request?.follow ?? 20;
+  const limit = follow === undefined ? (request?.follow ?? 20) : follow;
+  // node-fetch v3 compares its redirect count with `follow` as it is, so a negative or NaN
+  // limit means "none" or "no end" there: refused here rather than guessed.
+  if (!Number.isSafeInteger(limit) || (limit as number) < 0) throw new TypeError('authFetch: `follow` must be a whole number of redirects, 0 or more');
+  const payload = copyBody(body);
   return {
     first: {
       url,
@@ -71,7 +79,7 @@ export function outgoing(request: RequestLike | undefined, url: URL, init: Recor
       sameOrigin: true,
     },
     redirect: mode as RedirectMode,
-    follow: typeof limit === 'number' && limit >= 0 ? limit : 20,
+    follow: limit as number,
     signal: (signal ?? request?.signal ?? undefined) as AbortSignal | undefined,
     replayable: isReplayable(payload),
     extra,
@@ -107,9 +115,33 @@ function extraOf(init: Record<string, unknown>): Record<string, unknown> | undef
   return Object.keys(extra).length === 0 ? undefined : extra;
 }
 
-function isReplayable(body: unknown): boolean {
-  if (body === undefined || body === null || typeof body === 'string') return true;
-  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return true;
+/**
+ * A copy of a body the caller could change after the call, so that every attempt and every
+ * 307 sends the bytes of the call: bytes into a Buffer of their own, URLSearchParams and
+ * FormData into a new one of the same class. Strings, Blobs and Files cannot change; a
+ * stream is sent once as it is.
+ */
+function copyBody(body: unknown): unknown {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body !== 'object') return body;
+  // By bytes, whatever the element size of a typed array or DataView.
+  if (ArrayBuffer.isView(body)) return Buffer.from(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
   const tag = Object.prototype.toString.call(body);
-  return tag === '[object URLSearchParams]' || tag === '[object Blob]' || tag === '[object File]';
+  if (tag === '[object ArrayBuffer]') return Buffer.from(new Uint8Array(body as ArrayBuffer));
+  if (tag === '[object URLSearchParams]') return new URLSearchParams(body as URLSearchParams);
+  if (tag === '[object FormData]') {
+    const form = body as FormData;
+    const copy = new (form.constructor as typeof FormData)();
+    // A File entry keeps its name: append reads it from the File.
+    for (const [name, value] of form) copy.append(name, value);
+    return copy;
+  }
+  return body;
+}
+
+/** Whether a body {@link copyBody} returned can be sent again: anything but a stream. */
+function isReplayable(body: unknown): boolean {
+  if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) return true;
+  const tag = Object.prototype.toString.call(body);
+  return tag === '[object URLSearchParams]' || tag === '[object FormData]' || tag === '[object Blob]' || tag === '[object File]';
 }

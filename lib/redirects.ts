@@ -40,8 +40,8 @@ export function isRedirectStatus(status: number): boolean {
  *
  * @param location the Location header, resolved against the current URL.
  * @param replayable whether the request body can be sent a second time.
- * @throws {TypeError} when Location is not an http(s) URL, or a 307/308 would need to resend
- * a streamed body. Messages name no URL: query strings may hold secrets of the caller.
+ * @throws {TypeError} when Location is not an http(s) URL or holds credentials, or a 307/308
+ * would need to resend a streamed body. Messages name no URL: query strings may hold secrets of the caller.
  */
 export function nextHop(current: Hop, status: number, location: string, replayable: boolean): Hop {
   let url: URL;
@@ -53,6 +53,8 @@ export function nextHop(current: Hop, status: number, location: string, replayab
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new TypeError('authFetch: a redirect may only lead to an http(s) URL');
   }
+  // As fetch refuses a request URL with credentials: never sent, whoever put them there.
+  if (url.username !== '' || url.password !== '') throw new TypeError('authFetch: a redirect Location must not hold credentials');
   const headers: HeaderRecord = { ...current.headers };
   let { method, body } = current;
   if ((status === 303 && method !== 'GET' && method !== 'HEAD') || ((status === 301 || status === 302) && method === 'POST')) {

@@ -36,6 +36,34 @@ describe('outgoing', () => {
     expect([got.first.method, got.first.body, { ...got.first.headers }]).to.deep.equal(['GET', undefined, { 'x-trace': 'r' }]);
   });
 
+  it("uses a Request's body when the init's is null, as fetch does", async () => {
+    const posted = await fromRequest(new Request(url, { method: 'POST', body: 'x=1' }), url, { body: null });
+    expect(String(posted.first.body)).to.equal('x=1');
+  });
+
+  it('keeps a copy of every body the caller could change, and the caller’s object for none', () => {
+    const file = new File(['f'], 'report.txt', { type: 'text/plain' });
+    const form = new FormData();
+    form.append('a', '1');
+    form.append('file', file);
+    const bodies = [new Uint8Array([1, 2]), new Uint16Array([1]), new DataView(new ArrayBuffer(2)), new ArrayBuffer(2), Buffer.from('b'), new URLSearchParams({ u: '1' }), form];
+    for (const body of bodies) {
+      const { first, replayable } = outgoing(undefined, url, { method: 'POST', body });
+      expect(first.body, String(body)).not.to.equal(body);
+      expect(replayable).to.equal(true);
+    }
+    const copy = outgoing(undefined, url, { method: 'POST', body: form }).first.body as FormData;
+    expect([...copy.keys()]).to.deep.equal(['a', 'file']);
+    expect((copy.get('file') as File).name).to.equal('report.txt');
+  });
+
+  it('refuses a `follow` that is not a whole number of redirects, naming it', () => {
+    for (const follow of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '3', null]) {
+      expect(() => outgoing(undefined, url, { follow }), String(follow)).to.throw(TypeError, /`follow`/);
+    }
+    expect(outgoing(undefined, url, { follow: 0 }).follow).to.equal(0);
+  });
+
   it('refuses a redirect mode fetch does not have', () => {
     expect(() => outgoing(undefined, url, { redirect: 'sometimes' })).to.throw(TypeError, /`redirect`/);
   });

@@ -59,9 +59,15 @@ describe('redirects', () => {
     expect(Object.entries(next.headers)).to.deep.equal([['__proto__', 'x'], ['constructor', 'y']]);
   });
 
-  it('refuses to resend a streamed body, a non-http(s) Location and an invalid one', () => {
+  it('refuses to resend a streamed body, a non-http(s) Location, an invalid one and one with credentials', () => {
     expect(() => nextHop(hop('https://a.example/', 'POST', Readable.from(['x'])), 308, '/b', false)).to.throw(TypeError, /streamed body/);
     expect(() => nextHop(hop('https://a.example/'), 302, 'data:text/plain,x', true)).to.throw(TypeError, /http\(s\)/);
     expect(() => nextHop(hop('https://a.example/'), 302, 'http://[::1', true)).to.throw(TypeError, /not a valid URL/);
+    for (const location of ['https://user:hunter2@a.example/', '//:hunter2@a.example/', 'https://hunter2@evil.test/']) {
+      expect(() => nextHop(hop('https://a.example/'), 302, location, true), location)
+        .to.throw(TypeError, /credentials/)
+        .with.property('message')
+        .that.does.not.include('hunter2');
+    }
   });
 });
