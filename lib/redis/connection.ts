@@ -1,24 +1,7 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { SchedulerLike } from 'rxjs';
-
-/**
- * Redis could not be used for one step. Internal: it never reaches a caller, it makes the
- * shared source call the wrapped source directly. Its message names the step and the
- * client's complaint, never a key's content.
- */
-export class RedisUnavailableError extends Error {
-  override name = 'RedisUnavailableError' as const;
-
-  constructor(step: string, problem: unknown) {
-    super(`${step}: ${describeProblem(problem)}`);
-  }
-}
-
-// Redis errors name hosts and commands, not values; still, a URL in one may carry a password.
-function describeProblem(problem: unknown): string {
-  const text = problem instanceof Error ? problem.message : String(problem);
-  return text.replace(/\/\/[^@/\s]*@/g, '//***@').slice(0, 200);
-}
+import { isRedisUnavailableError, redisUnavailableError } from '../errors.js';
+import { Redis as RedisClient } from './ioredis.js';
 
 const noop = (): void => {};
 
@@ -53,6 +36,7 @@ export class RedisConnection {
   readonly #connectTimeoutMs: number;
   readonly #scheduler: SchedulerLike;
   #seenReady = false;
+  #connecting: Promise<void> | undefined;
   #closed = false;
 
   constructor(redis: Redis | string, timeouts: { commandMs: number; connectMs: number }, scheduler: SchedulerLike) {
@@ -63,7 +47,7 @@ export class RedisConnection {
     this.owned = typeof redis === 'string';
     this.client =
       typeof redis === 'string'
-        ? new Redis(redis, {
+        ? new RedisClient(redis, {
             // Connect on first use: a source that is never called holds no socket.
             lazyConnect: true,
             // While disconnected, commands fail at once instead of queueing until Redis is
@@ -83,14 +67,14 @@ export class RedisConnection {
 
   /**
    * Runs one step against Redis.
-   * @throws {RedisUnavailableError} when Redis is down, slow or answers with an error.
+   * @throws a `redisUnavailableError` when Redis is down, slow or answers with an error.
    */
   async run<T>(step: string, command: (client: Redis) => Promise<T>): Promise<T> {
     try {
       await this.#ready();
       return await within(command(this.client), this.#timeoutMs, this.#scheduler);
     } catch (error) {
-      throw error instanceof RedisUnavailableError ? error : new RedisUnavailableError(step, error);
+      throw isRedisUnavailableError(error) ? error : redisUnavailableError(step, error);
     }
   }
 
@@ -119,18 +103,28 @@ export class RedisConnection {
   // client has been ready, any other state means an outage, and waiting would only delay
   // the fallback.
   async #ready(): Promise<void> {
-    if (this.#closed) throw new RedisUnavailableError('connect', 'closed');
+    if (this.#closed) throw redisUnavailableError('connect', 'closed');
     const { client } = this;
     if (client.status === 'ready') {
       this.#seenReady = true;
       return;
     }
     if (this.#seenReady || !['wait', 'connecting', 'connect'].includes(client.status)) {
-      throw new RedisUnavailableError('connect', `client is ${client.status}`);
+      throw redisUnavailableError('connect', `client is ${client.status}`);
     }
     if (client.status === 'wait') client.connect().catch(noop);
-    await within(onceReady(client), this.#connectTimeoutMs, this.#scheduler).catch((error: unknown) => {
-      throw new RedisUnavailableError('connect', error);
+    // One wait for every call made while connecting: a listener set per call would pile up
+    // on the client (and warn past ten) when many calls start at once.
+    if (this.#connecting === undefined) {
+      const connecting = within(onceReady(client), this.#connectTimeoutMs, this.#scheduler);
+      this.#connecting = connecting;
+      connecting.then(
+        () => (this.#connecting = undefined),
+        () => (this.#connecting = undefined),
+      );
+    }
+    await this.#connecting.catch((error: unknown) => {
+      throw redisUnavailableError('connect', error);
     });
     this.#seenReady = true;
   }

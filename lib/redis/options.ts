@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { MAX_TIMER_MS } from '../options.js';
 
 /** How {@link redisShared} shares one token between processes. `redis` and `key` are required. */
 export interface RedisSharedOptions {
@@ -40,7 +41,10 @@ export interface RedisSharedOptions {
   waitTimeoutMs?: number;
   /**
    * How often a waiting process re-reads the key. Pub/sub delivers at most once, so a
-   * lost message costs at most this much delay.
+   * lost message costs at most this much delay. It also paces every other retry: after
+   * an announcement that brought no token, a waiter ignores announcements until its next
+   * timed read, and a process that found the lock gone without a token races for it
+   * again no sooner than `pollMs` after its previous try.
    * @default 250
    */
   pollMs?: number;
@@ -77,6 +81,10 @@ function check(ok: boolean, name: string, rule: string): void {
 const isPositive = (value: unknown): value is number =>
   typeof value === 'number' && Number.isFinite(value) && value > 0;
 
+// A timer given a longer delay fires at once: a generous timeout would fail every call.
+const isTimerDelay = (value: unknown): value is number => isPositive(value) && value <= MAX_TIMER_MS;
+const TIMER_RULE = `a finite number > 0 and at most ${MAX_TIMER_MS} (the longest timer)`;
+
 /**
  * Checks the options and fills in the defaults.
  * @throws {TypeError} naming the first bad option.
@@ -100,7 +108,7 @@ export function resolveOptions(options: RedisSharedOptions): ResolvedOptions {
   );
   check(typeof key === 'string' && key.length > 0, 'key', 'a non-empty string');
   check(typeof keyPrefix === 'string', 'keyPrefix', 'a string');
-  check(isPositive(sourceTimeoutMs), 'sourceTimeoutMs', 'a finite number > 0');
+  check(isTimerDelay(sourceTimeoutMs), 'sourceTimeoutMs', TIMER_RULE);
   const { lockTtlMs = Math.ceil(sourceTimeoutMs * 1.5) } = options;
   check(isPositive(lockTtlMs), 'lockTtlMs', 'a finite number > 0');
   check(
@@ -111,9 +119,9 @@ export function resolveOptions(options: RedisSharedOptions): ResolvedOptions {
   );
   const { waitTimeoutMs = lockTtlMs * 2, scheduler = asyncScheduler } = options;
   check(isPositive(waitTimeoutMs), 'waitTimeoutMs', 'a finite number > 0');
-  check(isPositive(pollMs), 'pollMs', 'a finite number > 0');
-  check(isPositive(commandTimeoutMs), 'commandTimeoutMs', 'a finite number > 0');
-  check(isPositive(connectTimeoutMs), 'connectTimeoutMs', 'a finite number > 0');
+  check(isTimerDelay(pollMs), 'pollMs', TIMER_RULE);
+  check(isTimerDelay(commandTimeoutMs), 'commandTimeoutMs', TIMER_RULE);
+  check(isTimerDelay(connectTimeoutMs), 'connectTimeoutMs', TIMER_RULE);
   check(
     typeof scheduler?.now === 'function' && typeof scheduler.schedule === 'function',
     'scheduler',

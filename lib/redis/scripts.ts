@@ -34,10 +34,54 @@ redis.call('PUBLISH', ARGV[4], '1')
 redis.call('DEL', KEYS[2])
 return 1`;
 
+// The token and the state of the lock in one round trip. Keys of another type, or a value
+// too large for a token, are passed over rather than read (GET would fail with WRONGTYPE,
+// or carry megabytes on every poll): the token counts as absent, and the lock as a key the
+// fleet did not write. PTTL tells a lock of the fleet (always set with PX) from one without
+// expiry, which no process of the fleet would ever release.
+const READ = `
+local token = false
+if redis.call('TYPE', KEYS[1]).ok == 'string' and redis.call('STRLEN', KEYS[1]) <= tonumber(ARGV[1]) then
+  token = redis.call('GET', KEYS[1])
+end
+local lock = redis.call('TYPE', KEYS[2]).ok
+local ttl = -2
+if lock == 'string' then ttl = redis.call('PTTL', KEYS[2]) end
+return {token, lock, ttl}`;
+
 // A plain DEL could delete the lock another process took after ours expired.
 const RELEASE_IF_OWNER = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
+
+/** What one read of the shared keys found. */
+export interface SharedState {
+  /** The stored JSON; null when absent, not a string, or longer than the limit read. */
+  raw: string | null;
+  /**
+   * `free`, `held` (by a process of the fleet), or why the lock key cannot be a lock of the
+   * fleet: a key of another type, or one without expiry, that no holder will ever release.
+   */
+  lock: 'free' | 'held' | { unusable: string };
+}
+
+/** Reads the stored token (when it is a string of at most `maxBytes`) and the lock's state. */
+export async function readShared(client: Redis, keys: SharedKeys, maxBytes: number): Promise<SharedState> {
+  const [raw, type, ttl] = (await client.eval(READ, 2, keys.tokenKey, keys.lockKey, maxBytes)) as [
+    string | null,
+    string,
+    number,
+  ];
+  const lock: SharedState['lock'] =
+    type === 'none'
+      ? 'free'
+      : type !== 'string'
+        ? { unusable: `${keys.lockKey} holds a ${type}, not a lock` }
+        : ttl < 0
+          ? { unusable: `${keys.lockKey} has no expiry, so no process of the fleet holds it` }
+          : 'held';
+  return { raw, lock };
+}
 
 /**
  * Stores `json` under the token key for `ttlMs` (none: no expiry), announces it and

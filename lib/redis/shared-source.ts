@@ -1,11 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { defer, firstValueFrom, type SchedulerLike } from 'rxjs';
-import { TokenError, isExpired, type Token, type TokenSource, type TokenSourceContext } from '../index.js';
-import { RedisConnection, RedisUnavailableError } from './connection.js';
+import { setMaxListeners } from 'node:events';
+import { firstValueFrom, race, type SchedulerLike } from 'rxjs';
+import {
+  isRedisUnavailableError,
+  redisUnavailableError,
+  sharedSourceClosedError,
+  sharedWaitTimeoutError,
+} from '../errors.js';
+import { callSource } from '../source-call.js';
+import type { Token, TokenSource, TokenSourceContext } from '../token.js';
+import { RedisConnection } from './connection.js';
 import { Notifications } from './notifications.js';
 import { resolveOptions, type RedisSharedOptions, type ResolvedOptions } from './options.js';
-import { releaseIfOwner, sharedKeys, writeIfOwner, type SharedKeys } from './scripts.js';
-import { storedForm, parseStored } from './stored-token.js';
+import { pause, whenAborted } from './pause.js';
+import { readShared, releaseIfOwner, sharedKeys, writeIfOwner, type SharedKeys, type SharedState } from './scripts.js';
+import { MAX_STORED_BYTES, parseStored, storedForm, type StoredToken } from './stored-token.js';
 import { waitForHolder } from './wait.js';
 
 /** A {@link TokenSource} shared through Redis, with the means to close what it opened. */
@@ -62,6 +71,9 @@ class SharedSource {
   #degraded = false;
 
   constructor(source: TokenSource, options: ResolvedOptions) {
+    // Every call in flight listens to it, and removes its listener when it settles: many
+    // calls at once are no leak, so Node's warning past ten would be a false alarm.
+    setMaxListeners(0, this.#closing.signal);
     this.#source = source;
     this.#options = options;
     this.#scheduler = options.scheduler;
@@ -80,48 +92,57 @@ class SharedSource {
   }
 
   async obtain(context: TokenSourceContext): Promise<Token> {
-    if (this.#closing.signal.aborted) throw closedError();
-    const deadline = this.#scheduler.now() + this.#options.waitTimeoutMs;
+    if (this.#closing.signal.aborted) throw sharedSourceClosedError();
+    const { pollMs, waitTimeoutMs } = this.#options;
+    const signals = [context.signal, this.#closing.signal];
+    const deadline = this.#scheduler.now() + waitTimeoutMs;
     try {
       for (;;) {
-        const stored = await this.#read();
-        if (this.#usable(stored, context)) return this.#shared(stored, context);
+        const roundAt = this.#scheduler.now();
+        const { raw, lock } = await this.#read('read');
+        const stored = this.#usable(raw, context);
+        if (stored !== undefined) return this.#shared(stored.token, context);
+        // A lock no process of the fleet wrote would never be released: waiting for it
+        // would fail every demand, so the source is called directly, and that is reported.
+        if (typeof lock === 'object') throw redisUnavailableError('lock', lock.unusable);
         const owner = randomUUID();
-        const { lockKey } = this.keys;
-        const lockTtlMs = this.#options.lockTtlMs;
-        const locked = await this.#connection.run('lock', (client) => client.set(lockKey, owner, 'PX', lockTtlMs, 'NX'));
-        if (locked === 'OK') {
+        if (lock === 'free' && (await this.#lock(owner))) {
           // Another process may have stored a token and released its lock between our
           // read and our SET NX: look again before calling the auth server.
-          const current = await this.#read();
-          if (!this.#usable(current, context)) return await this.#refreshHolding(owner, context);
-          await this.#connection.run('release', (client) => releaseIfOwner(client, this.keys, owner)).catch(noop);
-          return this.#shared(current, context);
+          const current = this.#usable((await this.#read('read')).raw, context);
+          if (current === undefined) return await this.#refreshHolding(owner, context);
+          await this.#release(owner);
+          return this.#shared(current.token, context);
         }
         const found = await waitForHolder({
-          read: () => this.#connection.run('poll', (client) => client.mget(this.keys.tokenKey, lockKey)),
-          parse: parseStored,
-          usable: (token) => this.#usable(token, context),
+          read: () => this.#read('poll'),
+          usable: (polled) => this.#usable(polled, context),
           notifications: this.#notifications,
-          pollMs: this.#options.pollMs,
+          pollMs,
           deadline,
-          waitTimeoutMs: this.#options.waitTimeoutMs,
+          waitTimeoutMs,
           scheduler: this.#scheduler,
-          signals: [context.signal, this.#closing.signal],
+          signals,
         });
-        // No token and no lock: the holder failed or died. Race for the lock again.
-        if (found !== undefined) return this.#shared(found, context);
+        if (found !== undefined) return this.#shared(found.token, context);
+        // No token and no lock: the holder failed or died, so race for the lock again; but
+        // not sooner than pollMs after this round began, so that no state of Redis can turn
+        // this loop into a busy one.
+        const left = deadline - this.#scheduler.now();
+        if (left <= 0) throw sharedWaitTimeoutError(waitTimeoutMs);
+        const rest = Math.min(roundAt + pollMs - this.#scheduler.now(), left);
+        if (rest > 0) await pause(rest, this.#scheduler, signals);
       }
     } catch (error) {
-      if (this.#closing.signal.aborted) throw closedError();
-      if (!(error instanceof RedisUnavailableError)) throw error;
+      if (this.#closing.signal.aborted) throw sharedSourceClosedError();
+      if (!isRedisUnavailableError(error)) throw error;
       this.#fallBack(error, context);
       return this.#call(context);
     }
   }
 
   async close(): Promise<void> {
-    this.#closing.abort(closedError());
+    this.#closing.abort(sharedSourceClosedError());
     await Promise.all([this.#notifications.close(), this.#connection.close()]);
   }
 
@@ -131,14 +152,14 @@ class SharedSource {
       token = await this.#call(context);
     } catch (error) {
       // Let a waiter take over now rather than when the lock expires.
-      await this.#connection.run('release', (client) => releaseIfOwner(client, this.keys, owner)).catch(noop);
+      await this.#release(owner);
       throw error;
     }
     try {
       const stored = storedForm(token, this.#scheduler.now());
       if (stored === undefined) {
-        // Not a token that can be shared (the stream will reject it): store nothing.
-        await this.#connection.run('release', (client) => releaseIfOwner(client, this.keys, owner));
+        // Too large to share (or expired on arrival): store nothing, let another try.
+        await this.#release(owner);
         return token;
       }
       const written = await this.#connection.run('write', (client) =>
@@ -147,61 +168,53 @@ class SharedSource {
       if (written) return this.#shared(token, context);
       // Our lock expired while we called the source, and the process that took over may
       // have stored a newer token: serve that one, so that the fleet converges on it.
-      const newer = await this.#read();
-      return this.#shared(this.#usable(newer, context) ? newer : token, context);
+      const newer = this.#usable((await this.#read('read')).raw, context);
+      return this.#shared(newer?.token ?? token, context);
     } catch (error) {
-      if (!(error instanceof RedisUnavailableError)) throw error;
+      if (!isRedisUnavailableError(error)) throw error;
       // The auth call is made: hand its token out, whatever became of Redis.
       this.#fallBack(error, context);
       return token;
     }
   }
 
-  /** Calls the wrapped source, bounded by `sourceTimeoutMs` and ended by abort or close. */
+  /**
+   * Calls the wrapped source as the stream would (checked, within `sourceTimeoutMs`), and
+   * ends it when the caller aborts or the shared source is closed: a source that ignores
+   * its signal cannot keep a caller, or the lock, waiting.
+   */
   #call(context: TokenSourceContext): Promise<Token> {
-    const { sourceTimeoutMs } = this.#options;
-    const controller = new AbortController();
-    const signals = [context.signal, this.#closing.signal];
-    const onAbort = (event: Event): void => controller.abort((event.target as AbortSignal).reason);
-    for (const signal of signals) {
-      if (signal.aborted) controller.abort(signal.reason);
-      else signal.addEventListener('abort', onAbort, { once: true });
-    }
-    const timer = this.#scheduler.schedule(
-      () => controller.abort(new TokenError('ERR_TOKEN_TIMEOUT', `Token source did not answer within ${sourceTimeoutMs} ms`)),
-      sourceTimeoutMs,
-    );
-    const call = firstValueFrom(defer(() => this.#source({ ...context, signal: controller.signal })), {
-      defaultValue: undefined,
-    });
-    const aborted = new Promise<never>((_, reject) => {
-      const fail = (): void => reject(controller.signal.reason);
-      if (controller.signal.aborted) fail();
-      else controller.signal.addEventListener('abort', fail, { once: true });
-    });
-    // A source that ignores its signal cannot keep a caller (or the lock) waiting.
-    aborted.catch(noop);
-    return Promise.race([call, aborted])
-      .then((token) => {
-        if (token === undefined) {
-          throw Object.assign(new TypeError('Token source completed without a token'), { retryable: false });
-        }
-        return token;
-      })
-      .finally(() => {
-        timer.unsubscribe();
-        for (const signal of signals) signal.removeEventListener('abort', onAbort);
-      });
+    const { signal, ...rest } = context;
+    const limits = { timeoutMs: this.#options.sourceTimeoutMs, scheduler: this.#scheduler };
+    // The abort first: a signal that has already aborted ends the call before the source runs.
+    return firstValueFrom(race(whenAborted([signal, this.#closing.signal]), callSource(this.#source, rest, limits)));
   }
 
-  async #read(): Promise<Token | undefined> {
-    const raw = await this.#connection.run('read', (client) => client.get(this.keys.tokenKey));
-    return parseStored(raw);
+  #read(step: string): Promise<SharedState> {
+    return this.#connection.run(step, (client) => readShared(client, this.keys, MAX_STORED_BYTES));
   }
 
-  /** Fresh, and not the token the caller is replacing. */
-  #usable(token: Token | undefined, context: TokenSourceContext): token is Token {
-    return token !== undefined && !isExpired(token, this.#scheduler.now()) && token.value !== context.previous?.value;
+  async #lock(owner: string): Promise<boolean> {
+    const { lockKey } = this.keys;
+    // PX takes whole milliseconds: a fraction would make Redis refuse every lock.
+    const lockTtlMs = Math.ceil(this.#options.lockTtlMs);
+    return (await this.#connection.run('lock', (client) => client.set(lockKey, owner, 'PX', lockTtlMs, 'NX'))) === 'OK';
+  }
+
+  /** Deletes our lock, if it is still ours; a failure only means waiters wait for its TTL. */
+  #release(owner: string): Promise<void> {
+    return this.#connection.run('release', (client) => releaseIfOwner(client, this.keys, owner)).catch(noop);
+  }
+
+  /**
+   * The stored token, when it is one the stream accepts, not within its expiry margin (see
+   * `expiryMargin`), and not the token the caller is replacing.
+   */
+  #usable(raw: string | null, context: TokenSourceContext): StoredToken | undefined {
+    const now = this.#scheduler.now();
+    const stored = parseStored(raw, now);
+    if (stored === undefined || now >= stored.servedUntil) return undefined;
+    return stored.token.value === context.previous?.value ? undefined : stored;
   }
 
   #shared(token: Token, context: TokenSourceContext): Token {
@@ -212,12 +225,8 @@ class SharedSource {
     return token;
   }
 
-  #fallBack(error: RedisUnavailableError, context: TokenSourceContext): void {
+  #fallBack(error: Error, context: TokenSourceContext): void {
     this.#degraded = true;
     context.report({ kind: 'redis-fallback', detail: error.message });
   }
-}
-
-function closedError(): TokenError {
-  return Object.assign(new TokenError('ERR_TOKEN_CLOSED', 'The shared token source is closed'), { retryable: false });
 }

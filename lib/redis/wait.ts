@@ -1,18 +1,19 @@
-import type { SchedulerLike } from 'rxjs';
-import { TokenError, type Token } from '../index.js';
+import { Subject, type SchedulerLike } from 'rxjs';
+import { redisUnavailableError, sharedWaitTimeoutError } from '../errors.js';
 import type { Notifications } from './notifications.js';
+import { pause } from './pause.js';
+import type { SharedState } from './scripts.js';
+import type { StoredToken } from './stored-token.js';
 
 /** What {@link waitForHolder} needs to know. */
 export interface WaitOptions {
-  /** Reads the stored token and the lock, in that order, in one round trip. */
-  read: () => Promise<(string | null)[]>;
-  /** Turns the stored JSON into a token (undefined when absent or unreadable). */
-  parse: (raw: string | null | undefined) => Token | undefined;
-  /** Whether a stored token ends the wait. */
-  usable: (token: Token | undefined) => token is Token;
+  /** Reads the shared keys: the stored token and the state of the lock, in one round trip. */
+  read: () => Promise<SharedState>;
+  /** The token in what `read` found, if it is one that ends the wait. */
+  usable: (raw: string | null) => StoredToken | undefined;
   /** Wakes the wait early when the holder announces its token. */
   notifications: Notifications;
-  /** The longest pause between two reads. */
+  /** The pause between two reads, unless an announcement ends it. */
   pollMs: number;
   /** Scheduler time after which the wait fails. */
   deadline: number;
@@ -33,56 +34,44 @@ export interface WaitOptions {
  * missed, and it reads again every `pollMs` because an announcement may still be lost.
  *
  * @throws the reason of an aborted signal; a retryable `ERR_TOKEN_TIMEOUT` at the deadline;
- * whatever `read` throws.
+ * a `redisUnavailableError` for a lock key that no process of the fleet wrote (the caller
+ * falls back to its source rather than wait for a holder that does not exist); whatever
+ * `read` throws.
  */
-export async function waitForHolder(options: WaitOptions): Promise<Token | undefined> {
-  const { read, parse, usable, notifications, pollMs, deadline, scheduler, signals } = options;
-  let woken = false;
-  let wakeUp: (() => void) | undefined;
+export async function waitForHolder(options: WaitOptions): Promise<StoredToken | undefined> {
+  const { read, usable, notifications, pollMs, deadline, scheduler, signals } = options;
+  const announced = new Subject<void>();
+  // An announcement that arrives during a read counts for the pause after it.
+  let pending = false;
   const stop = await notifications.listen(() => {
-    woken = true;
-    wakeUp?.();
+    pending = true;
+    announced.next();
   });
   try {
+    // An announcement ends a pause, so that the new token is taken at once. One that led
+    // to no token (a chatty publisher, an attacker) is not followed again before the next
+    // timed read: a flood of messages costs at most one extra read per pollMs, never a
+    // busy loop.
+    let followAnnouncements = true;
     for (;;) {
       const aborted = signals.find((signal) => signal.aborted);
       if (aborted !== undefined) throw aborted.reason;
-      const [raw, lock] = await read();
-      const token = parse(raw);
-      if (usable(token)) return token;
-      if (lock === null || lock === undefined) return undefined;
+      pending = false;
+      const { raw, lock } = await read();
+      const found = usable(raw);
+      if (found !== undefined) return found;
+      if (lock === 'free') return undefined;
+      if (typeof lock === 'object') throw redisUnavailableError('lock', lock.unusable);
       const left = deadline - scheduler.now();
-      if (left <= 0) {
-        throw new TokenError(
-          'ERR_TOKEN_TIMEOUT',
-          `No shared token from the process holding the lock within ${options.waitTimeoutMs} ms`,
-        );
+      if (left <= 0) throw sharedWaitTimeoutError(options.waitTimeoutMs);
+      const ms = Math.min(pollMs, left);
+      if (followAnnouncements) {
+        const woken = pending || (await pause(ms, scheduler, signals, announced));
+        followAnnouncements = !woken;
+      } else {
+        await pause(ms, scheduler, signals);
+        followAnnouncements = true;
       }
-      if (woken) {
-        woken = false;
-        continue;
-      }
-      await new Promise<void>((resolve, reject) => {
-        const settle = (): void => {
-          timer.unsubscribe();
-          wakeUp = undefined;
-          woken = false;
-          for (const signal of signals) signal.removeEventListener('abort', onAbort);
-        };
-        const onAbort = (event: Event): void => {
-          settle();
-          reject((event.target as AbortSignal).reason);
-        };
-        const timer = scheduler.schedule(() => {
-          settle();
-          resolve();
-        }, Math.min(pollMs, left));
-        wakeUp = () => {
-          settle();
-          resolve();
-        };
-        for (const signal of signals) signal.addEventListener('abort', onAbort, { once: true });
-      });
     }
   } finally {
     stop();
