@@ -1,9 +1,15 @@
 import { expect } from 'chai';
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { asyncScheduler } from 'rxjs';
 import { TokenStream, type Token } from 'rx-token-stream';
+import { redisShared, type SharedTokenSource } from 'rx-token-stream/redis';
+import { call, until } from './redis/support.js';
 import { settle } from './support/marbles.js';
+import { requireRedis } from './support/redis-server.js';
 
 const LONG = 2_000_000_000;
 const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
@@ -14,12 +20,28 @@ async function timersNow(): Promise<number> {
   return timers();
 }
 
-describe('never keeps the process alive (11)', () => {
-  let child: ChildProcess | undefined;
-  after(() => {
-    // Only if the exit test failed: do not leave the script behind.
-    if (child?.exitCode === null && child.signalCode === null) child.kill();
+/** Forks `script` with the specs' settings; resolves with its output once it exited by itself. */
+async function runsToExit(script: string, env: NodeJS.ProcessEnv = {}): Promise<{ output: string; code: number | null }> {
+  const child = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
+    execArgv: ['--import', 'tsx', '--conditions=rx-token-stream-source'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...process.env, ...env },
   });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { output: output.trim(), code };
+}
+
+const children: ChildProcess[] = [];
+after(() => {
+  // Only if an exit test failed: do not leave a script behind.
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill();
+});
+
+describe('never keeps the process alive (11)', () => {
 
   it('holds no timer once getToken() resolved, even with a long timeout', async () => {
     const before = await timersNow();
@@ -58,16 +80,83 @@ describe('never keeps the process alive (11)', () => {
 
   it('lets a script that gets a token and returns exit by itself', async function () {
     this.timeout(15_000);
-    const script = fileURLToPath(new URL('fixtures/core-keep-alive.ts', import.meta.url));
-    child = fork(script, [], {
-      execArgv: ['--import', 'tsx', '--conditions=rx-token-stream-source'],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    const { output, code } = await runsToExit('fixtures/core-keep-alive.ts');
+    expect(output).to.equal('token-3 after 3 calls');
+    expect(code).to.equal(0);
+  });
+});
+
+describe('redisShared never keeps the process alive (11)', () => {
+  let redis: Redis;
+  let url: string;
+  before(function () {
+    url = requireRedis(this);
+    redis = new Redis(url);
+  });
+  after(() => redis?.disconnect());
+
+  // Every delay far longer than a spec: a timer or a listener left behind shows in a count.
+  const shared = (source: () => Promise<Token>, key = `keep-alive-${randomUUID()}`): SharedTokenSource =>
+    redisShared(source, {
+      redis,
+      key,
+      sourceTimeoutMs: LONG,
+      lockTtlMs: LONG * 1.5,
+      waitTimeoutMs: LONG,
+      pollMs: LONG,
+      commandTimeoutMs: LONG,
     });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child?.on('exit', resolve));
-    expect(output.trim()).to.equal('token-3 after 3 calls');
+  const subscribed = async (channel: string): Promise<void> =>
+    until(async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1] === 1, 'the waiter subscribes');
+
+  it('holds no timer and no abort listener once a call settled: holder, stored token, waiter, fallback, abort', async () => {
+    let calls = 0;
+    const source = shared(async () => ({ value: `T${(calls += 1)}`, expiresAt: Date.now() + 60_000 }));
+    const { keys } = source;
+    // The caller's signal lives as long as the process, as a stream's own may.
+    const signal = new AbortController().signal;
+    const leftovers = async (): Promise<{ timers: number; listeners: number }> => ({
+      timers: await timersNow(),
+      listeners: getEventListeners(signal, 'abort').length,
+    });
+    const clean = await leftovers();
+    try {
+      expect((await call(source, { signal }).result).value, 'the holder').to.equal('T1');
+      expect(await leftovers()).to.deep.equal(clean);
+      expect((await call(source, { signal }).result).value, 'the stored token').to.equal('T1');
+      expect(await leftovers()).to.deep.equal(clean);
+
+      await redis.set(keys.lockKey, 'another-process', 'PX', 60_000);
+      const waiter = call(source, { signal, previous: { value: 'T1' } });
+      await subscribed(keys.channel);
+      await redis.set(keys.tokenKey, JSON.stringify({ value: 'announced', expiresAt: Date.now() + 60_000 }));
+      await redis.publish(keys.channel, '1');
+      expect((await waiter.result).value, 'the waiter').to.equal('announced');
+      expect(await leftovers()).to.deep.equal(clean);
+
+      const aborted = call(source, { previous: { value: 'announced' } });
+      await until(async () => getEventListeners(aborted.controller.signal, 'abort').length > 0, 'the wait pauses');
+      aborted.controller.abort(new Error('caller gave up'));
+      await aborted.result.catch(() => {});
+      expect(await leftovers()).to.deep.equal(clean);
+
+      // A lock no process of the fleet wrote: the source is called directly.
+      await redis.del(keys.lockKey);
+      await redis.rpush(keys.lockKey, 'not-a-lock');
+      const fallback = call(source, { signal, previous: { value: 'announced' } });
+      expect((await fallback.result).value, 'the fallback').to.equal('T2');
+      expect(fallback.reports.map((r) => r.kind)).to.deep.equal(['redis-fallback']);
+      expect(await leftovers()).to.deep.equal(clean);
+    } finally {
+      await source.close();
+      await redis.del(keys.tokenKey, keys.lockKey);
+    }
+  });
+
+  it('lets a script that shares a token through Redis, waits for another process, and returns exit by itself', async function () {
+    this.timeout(15_000);
+    const { output, code } = await runsToExit('fixtures/redis-keep-alive.ts', { REDIS_URL: url });
+    expect(output).to.equal('T1, then from-another-process, after 1 call');
     expect(code).to.equal(0);
   });
 });
