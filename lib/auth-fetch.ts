@@ -1,6 +1,6 @@
 import nodeFetch from 'node-fetch';
 import { parseOrigins } from './origins.js';
-import { authorization, rejectsToken } from './token-header.js';
+import { authorization, rejectsToken, sentCopy } from './token-header.js';
 import { isRedirectStatus, nextHop, type Hop } from './redirects.js';
 import { fromRequest, isRequestLike, NO_INIT, outgoing, type Outgoing } from './outgoing.js';
 import type { Token } from './token.js';
@@ -56,10 +56,11 @@ type LooseFetch = (input: unknown, init?: Record<string, unknown>) => Promise<Fe
  *   allowed origin, this token's Authorization replaces any the caller set, and a URL with
  *   credentials is refused with a TypeError (fetch refuses it too).
  * - A 401, or a `WWW-Authenticate` challenge with `error="invalid_token"`, invalidates the
- *   token that was sent and retries once with the next one, if the body can be sent again
- *   (none, string, Buffer/typed array, ArrayBuffer, URLSearchParams, FormData, Blob; not a
- *   stream). The rejected response's body is cancelled first. A second rejection is
- *   returned as is.
+ *   token that was sent (a copy of its value and type, whatever `tokens` did to its own
+ *   object since) and retries once with the next one, if the body can be sent again (none,
+ *   string, Buffer/typed array, ArrayBuffer, URLSearchParams, FormData, Blob; not a stream).
+ *   The rejected response's body is cancelled first. A second rejection is returned as is.
+ *   The header is built once per token value and type, not per request.
  * - Redirects are followed here (the wrapped fetch gets `redirect: 'manual'`), honouring
  *   the caller's `redirect` mode and node-fetch's `follow` limit (default 20; `0` rejects at
  *   the first redirect, as node-fetch v3 does). Each redirect's body is let go of before the
@@ -98,11 +99,15 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
   }
   const allowed = parseOrigins(origins, allowInsecureHttp);
   const send = fetch as unknown as LooseFetch;
-  // Checked once per token, not once per request.
+  // The header is checked once per token value, not once per request. Keyed on the value
+  // and type, never on the object: a tokens object may change and return one object.
   let last: { token: Token; header: string } | undefined;
-  const headerFor = (token: Token): string => {
-    if (last?.token !== token) last = { token, header: authorization(token) };
-    return last.header;
+  const sentFor = (token: Token): { token: Token; header: string } => {
+    if (last === undefined || last.token.value !== token?.value || last.token.type !== token?.type) {
+      const sent = sentCopy(token);
+      last = { token: sent, header: authorization(sent) };
+    }
+    return last;
   };
 
   async function fetchWithToken(input: unknown, init?: Record<string, unknown>): Promise<FetchResponseLike> {
@@ -116,15 +121,17 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
     // no redirect) awaits only the token and the response.
     const request = isRequestLike(input) ? await fromRequest(input, url, init ?? NO_INIT) : outgoing(undefined, url, init ?? NO_INIT);
     const tokenOptions = request.signal === undefined ? undefined : { signal: request.signal };
-    const token = await tokens.getToken(tokenOptions);
-    let hop = firstHop(request, headerFor(token));
+    let sent = sentFor(await tokens.getToken(tokenOptions));
+    let hop = firstHop(request, sent.header);
     let response = await send(hop.url.href, initOf(request, hop));
     if (isRedirectStatus(response.status)) [response, hop] = await follow(send, request, hop, response);
-    if (!hop.sameOrigin || !rejectsToken(response, token)) return response;
-    tokens.invalidate(token);
+    if (!hop.sameOrigin || !rejectsToken(response, sent.token)) return response;
+    // The copy that was sent: the tokens object may have changed its own since.
+    tokens.invalidate(sent.token);
     if (!request.replayable) return response;
     discard(response);
-    hop = firstHop(request, headerFor(await tokens.getToken(tokenOptions)));
+    sent = sentFor(await tokens.getToken(tokenOptions));
+    hop = firstHop(request, sent.header);
     response = await send(hop.url.href, initOf(request, hop));
     return isRedirectStatus(response.status) ? (await follow(send, request, hop, response))[0] : response;
   }

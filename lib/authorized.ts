@@ -1,4 +1,5 @@
 import { catchError, defer, first, map, mergeMap, of, takeWhile, throwError, type Observable, type ObservableInput } from 'rxjs';
+import { sentCopy } from './token-header.js';
 import type { Token } from './token.js';
 import type { TokenStream } from './token-stream.js';
 
@@ -26,8 +27,8 @@ export function isUnauthorized(outcome: unknown): boolean {
 
 /**
  * Runs `request(token)` with the first token of `tokens.token$`. When the outcome is a
- * rejection, it invalidates that exact token and runs the request once more with the next
- * one; a second rejection is passed on as it is, so it never loops. Unsubscribing cancels
+ * rejection, it invalidates that exact token (a copy of its value and type taken when it
+ * arrived) and runs the request once more with the next one; a second rejection is passed on as it is, so it never loops. Unsubscribing cancels
  * the wait for a token and the request.
  *
  * A function that returns an Observable, rather than an operator: the request depends on
@@ -57,11 +58,16 @@ export function authorized<T>(
   if (typeof request !== 'function') throw new TypeError('authorized: `request` must be a function of a token');
   const { isRejected = isUnauthorized } = options;
   if (typeof isRejected !== 'function') throw new TypeError('authorized: option `isRejected` must be a function');
+  // What was checked is what is used, however late the result is subscribed to.
+  const { token$, invalidate } = tokens;
 
   const attempt = (retried: boolean): Observable<T> =>
-    tokens.token$.pipe(
+    token$.pipe(
       first(),
       mergeMap((token) => {
+        // Taken when the token arrives, as the request is handed it: a rejection invalidates
+        // this value, even if `tokens` changes its object while the request runs.
+        const sent = sentCopy(token);
         const rejects = (outcome: unknown): boolean => !retried && isRejected(outcome);
         return defer(() => request(token)).pipe(
           map((value) => (rejects(value) ? REJECTED : value)),
@@ -71,7 +77,7 @@ export function authorized<T>(
           mergeMap((value) =>
             value === REJECTED
               ? defer(() => {
-                  tokens.invalidate(token);
+                  invalidate.call(tokens, sent);
                   return attempt(true);
                 })
               : of(value),

@@ -11,6 +11,18 @@ export interface RejectionLike {
 }
 
 /**
+ * A frozen copy of what a request sends of `token`: its value and type. A request reads
+ * this copy after its awaits (to build the header, to match a challenge, to invalidate),
+ * never the object it got, which a tokens object other than TokenStream may change.
+ * Nothing is checked here: {@link authorization} does that.
+ */
+export function sentCopy(token: Token): Token {
+  const value = token?.value;
+  const type = token?.type;
+  return Object.freeze(type === undefined ? { value } : { value, type });
+}
+
+/**
  * The Authorization value for `token`. `Headers.set` would reject a bad value with the value
  * itself in the message, so a token unfit for a header is refused here with one naming none.
  */

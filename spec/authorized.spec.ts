@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import type { Observable } from 'rxjs';
+import { defer, of, type Observable } from 'rxjs';
 import { marbles } from './support/marbles.js';
-import { TokenStream, authorized, isTokenError, type Token } from 'rx-token-stream';
+import { TokenStream, authorized, isTokenError, type AuthorizedTokens, type Token } from 'rx-token-stream';
 
 const t1: Token = { value: 't1' };
 const t2: Token = { value: 't2' };
@@ -149,6 +149,39 @@ describe('authorized', () => {
       flush();
       expect(isTokenError(error) && error.code).to.equal('ERR_TOKEN_REFRESH');
       expect(request.callCount).to.equal(0);
+    });
+  });
+
+  describe('with a tokens object other than a TokenStream', () => {
+    it('invalidates the value the request was handed, even when the tokens object changed that object since', () => {
+      const token: Token = { value: 'sent' };
+      const invalidated: unknown[] = [];
+      const tokens: AuthorizedTokens = {
+        token$: defer(() => of(token)),
+        invalidate: (rejected) => invalidated.push(typeof rejected === 'string' ? rejected : { ...rejected }),
+      };
+      const handed: string[] = [];
+      const values: unknown[] = [];
+      authorized(tokens, ({ value }) => {
+        handed.push(value);
+        // The source rotates its one object while this request is on the wire.
+        token.value = 'newer';
+        return of(value === 'sent' ? unauthorized : ok);
+      }).subscribe((value) => values.push(value));
+      expect(handed).to.deep.equal(['sent', 'newer']);
+      expect(invalidated).to.deep.equal([{ value: 'sent' }]);
+      expect(values).to.deep.equal([ok]);
+    });
+
+    it('uses the token$ and invalidate it was called with, even when they are replaced before it is subscribed to', () => {
+      const invalidated: unknown[] = [];
+      const tokens = { token$: of(t1), invalidate: (rejected: Token | string) => invalidated.push(rejected) };
+      const result$ = authorized(tokens, (token) => of(token === t1 ? unauthorized : ok));
+      Object.assign(tokens, { token$: of(t2), invalidate: () => invalidated.push('replaced') });
+      const values: unknown[] = [];
+      result$.subscribe((value) => values.push(value));
+      expect(invalidated).to.deep.equal([{ value: 't1' }]);
+      expect(values).to.deep.equal([unauthorized]);
     });
   });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { authorization, rejectsToken } from '../lib/token-header.js';
+import { authorization, rejectsToken, sentCopy } from '../lib/token-header.js';
 
 const answer = (status: number, challenge?: string) => ({
   status,
@@ -44,6 +44,17 @@ describe('token header', () => {
         expect(rejectsToken(answer(403, challenge), { value: 'x' }), challenge).to.equal(false);
       }
       expect(rejectsToken(answer(200), { value: 'x' })).to.equal(false);
+    });
+  });
+
+  describe('sentCopy', () => {
+    it('is a frozen copy of the value and type only, unchanged by later changes to the token', () => {
+      const token = { value: 'a', type: 'DPoP', expiresAt: 1, extra: 'x' };
+      const copy = sentCopy(token);
+      token.value = 'b';
+      expect(copy).to.deep.equal({ value: 'a', type: 'DPoP' });
+      expect(Object.isFrozen(copy)).to.equal(true);
+      expect(sentCopy({ value: 'a' })).to.deep.equal({ value: 'a' });
     });
   });
 
