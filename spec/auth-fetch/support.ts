@@ -1,4 +1,5 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createConnection } from 'node:net';
 import { listen, type LoopbackServer } from '../support/loopback.js';
 
 /** What a recording server saw of one request. */
@@ -35,4 +36,16 @@ export async function recording(
 export function reply(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify({ status }));
+}
+
+/**
+ * An agent for node-fetch that connects every request to `server`, whatever host and port
+ * its URL names, as a DNS entry pointing there would. Requests still carry their URL's Host,
+ * so the server sees which host the client meant: this lets specs send to look-alike host
+ * names over real HTTP without touching the network.
+ */
+export function routedTo(server: LoopbackServer): HttpAgent {
+  const agent = new HttpAgent({ keepAlive: false });
+  Object.assign(agent, { createConnection: () => createConnection({ host: '127.0.0.1', port: server.port }) });
+  return agent;
 }
