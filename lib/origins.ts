@@ -13,6 +13,13 @@ export const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorizati
 /**
  * Whether `hostname` (as `URL.hostname` spells it) is the local machine: `localhost`,
  * 127.0.0.0/8, `::1` or an IPv4-mapped 127.0.0.0/8. Plain http to these never leaves the host.
+ * The one loopback rule of the library: every entry point that allows plain http asks it.
+ *
+ * `localhost.` and `*.localhost` are not loopback here, although browsers treat them so:
+ * Node resolves them through the system resolver, which on a common glibc setup sends them
+ * to DNS, and a DNS answer may name any machine. Nor are `0.0.0.0`, `::`, IPv4-compatible
+ * (`::7f00:1`) or NAT64 (`64:ff9b::7f00:1`) addresses: they are not 127/8 by definition,
+ * whatever a given kernel makes of them.
  */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase();

@@ -6,15 +6,33 @@ const host = (url: string): string => new URL(url).hostname;
 describe('origins', () => {
   describe('isLoopbackHost', () => {
     it('accepts localhost, 127.0.0.0/8, ::1 and IPv4-mapped 127/8, in every spelling the URL parser normalises', () => {
-      for (const url of ['http://localhost', 'http://LOCALHOST:1', 'http://127.0.0.1', 'http://127.255.0.9', 'http://127.1', 'http://0x7f.1', 'http://[::1]', 'http://[0:0:0:0:0:0:0:1]', 'http://[::ffff:127.0.0.1]']) {
+      const spellings = [
+        'http://localhost', 'http://LOCALHOST:1', 'http://127.0.0.1', 'http://127.255.0.9', 'http://127.1', 'http://0x7f.1',
+        'http://0177.0.0.1', 'http://2130706433', 'http://127.0.0.1.', 'http://[::1]', 'http://[0:0:0:0:0:0:0:1]',
+        'http://[::ffff:127.0.0.1]', 'http://[::FFFF:7f00:1]', 'http://[0:0:0:0:0:ffff:7f00:0001]', 'http://[::ffff:127.255.255.255]',
+      ];
+      for (const url of spellings) {
         expect(isLoopbackHost(host(url)), url).to.equal(true);
       }
     });
 
     it('refuses every other host, including look-alikes', () => {
-      for (const url of ['http://128.0.0.1', 'http://10.0.0.1', 'http://localhost.example.com', 'http://127.0.0.1.nip.io', 'http://[::2]', 'http://[::ffff:10.0.0.1]', 'http://example.com']) {
+      const others = [
+        'http://128.0.0.1', 'http://10.0.0.1', 'http://localhost.example.com', 'http://127.0.0.1.nip.io', 'http://[::2]',
+        'http://[::ffff:10.0.0.1]', 'http://[::ffff:128.0.0.1]', 'http://example.com', 'http://0.0.0.0', 'http://[::]',
+        'http://[::127.0.0.1]', 'http://[::ffff:0:127.0.0.1]', 'http://[64:ff9b::127.0.0.1]', 'http://127.0.0.1.localhost',
+      ];
+      for (const url of others) {
         expect(isLoopbackHost(host(url)), url).to.equal(false);
       }
+    });
+
+    it('refuses localhost. and *.localhost: Node sends them to DNS, which may answer with any machine', () => {
+      for (const url of ['http://localhost.', 'http://LOCALHOST.:8080', 'http://api.localhost', 'http://api.localhost.']) {
+        expect(isLoopbackHost(host(url)), url).to.equal(false);
+      }
+      expect(() => parseOrigins(['http://localhost.:8080'], false)).to.throw(TypeError, /`origins\[0\]`/);
+      expect(() => parseOrigins(['http://api.localhost:8080'], false)).to.throw(TypeError, /`origins\[0\]`/);
     });
   });
 
