@@ -68,6 +68,7 @@ class SharedSource {
   readonly #notifications: Notifications;
   // Aborted by close(): it ends every wait and every source call still running.
   readonly #closing = new AbortController();
+  readonly #running = new Set<Promise<Token>>();
   #degraded = false;
 
   constructor(source: TokenSource, options: ResolvedOptions) {
@@ -91,7 +92,26 @@ class SharedSource {
     );
   }
 
-  async obtain(context: TokenSourceContext): Promise<Token> {
+  obtain(context: TokenSourceContext): Promise<Token> {
+    const running = this.#obtain(context);
+    this.#running.add(running);
+    const settled = (): void => {
+      this.#running.delete(running);
+    };
+    running.then(settled, settled);
+    return running;
+  }
+
+  async close(): Promise<void> {
+    this.#closing.abort(sharedSourceClosedError());
+    // The calls that close() ends release their locks before the connection goes, so that
+    // a process shutting down in the middle of a refresh lets another take over at once,
+    // not lockTtlMs later. Each ends at once, but for its last command (commandTimeoutMs).
+    await Promise.allSettled(this.#running);
+    await Promise.all([this.#notifications.close(), this.#connection.close()]);
+  }
+
+  async #obtain(context: TokenSourceContext): Promise<Token> {
     if (this.#closing.signal.aborted) throw sharedSourceClosedError();
     const { pollMs, waitTimeoutMs } = this.#options;
     const signals = [context.signal, this.#closing.signal];
@@ -139,11 +159,6 @@ class SharedSource {
       this.#fallBack(error, context);
       return this.#call(context);
     }
-  }
-
-  async close(): Promise<void> {
-    this.#closing.abort(sharedSourceClosedError());
-    await Promise.all([this.#notifications.close(), this.#connection.close()]);
   }
 
   async #refreshHolding(owner: string, context: TokenSourceContext): Promise<Token> {

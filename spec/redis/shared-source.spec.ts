@@ -177,6 +177,18 @@ describe('redisShared', () => {
       expect(harness.server.calls).to.equal(0);
     });
 
+    it('releases its lock when it is closed in the middle of its source call', async () => {
+      harness.server.hold = true;
+      const source = shared();
+      const { result } = call(source);
+      const held = await harness.server.nextHeld();
+      await source.close();
+      expect(await harness.redis.exists(source.keys.lockKey), 'another process may take over at once').to.equal(0);
+      const error = await result.catch((e: unknown) => e);
+      expect(isTokenError(error) && error.code).to.equal('ERR_TOKEN_CLOSED');
+      await held.gone;
+    });
+
     it('fails a wait longer than waitTimeoutMs with a retryable ERR_TOKEN_TIMEOUT', async () => {
       const source = shared({ waitTimeoutMs: 150 });
       await harness.redis.set(source.keys.lockKey, 'a-slow-process', 'PX', 10_000);
