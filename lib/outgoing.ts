@@ -43,14 +43,30 @@ const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 
 /**
  * A Request input. Every field is read before the body's bytes are awaited, and nothing of
  * the Request or the init after: the caller may change them as soon as this returns. The
- * body is buffered so that a retry or a 307 can send it again.
+ * body is buffered so that a retry or a 307 can send it again; node-fetch's own options
+ * (`agent`, `compress`, ...) are passed on unless the init sets them.
  */
 export function fromRequest(request: RequestLike, url: URL, init: Record<string, unknown>): Promise<Outgoing> {
-  const prepared = outgoing(request, url, init);
+  const prepared = withRequestOptions(outgoing(request, url, init), request);
   const { body } = request;
   // The init's body wins over the Request's, as in fetch; null counts as none in both.
   if (prepared.first.body !== undefined || body === undefined || body === null) return Promise.resolve(prepared);
   return request.arrayBuffer().then((bytes) => ({ ...prepared, first: { ...prepared.first, body: Buffer.from(bytes) }, replayable: true }));
+}
+
+// node-fetch's own options, which a node-fetch Request carries as fields (the global
+// Request has none of them): without them, a request would leave without the agent (proxy,
+// TLS settings) or limits its caller gave.
+const REQUEST_OPTIONS = ['agent', 'compress', 'highWaterMark', 'insecureHTTPParser', 'size'] as const;
+
+/** `prepared`, with the node-fetch options of `request` that its init does not set. */
+function withRequestOptions(prepared: Outgoing, request: RequestLike): Outgoing {
+  let extra = prepared.extra;
+  for (const name of REQUEST_OPTIONS) {
+    const value = (request as unknown as Record<string, unknown>)[name];
+    if (value !== undefined && extra?.[name] === undefined) extra = { ...extra, [name]: value };
+  }
+  return extra === prepared.extra ? prepared : { ...prepared, extra };
 }
 
 /**

@@ -79,6 +79,18 @@ describe('authFetch basics', () => {
       const seen = api.received.map((r) => [r.headers.authorization, r.headers['x-trace'], r.headers.constructor]);
       expect(seen).to.deep.equal(shapes.map(() => ['Bearer t1', 'a, b', 'c']));
     });
+
+    it(`takes a header named __proto__ in any shape as a header, touching no prototype (${name})`, async () => {
+      const fetch = impl === undefined ? authFetch(tokens, { origins: [api.origin] }) : authFetch(tokens, { origins: [api.origin], fetch: impl });
+      const shapes: unknown[] = [
+        JSON.parse('{"__proto__": {"polluted": "yes"}, "authorization": "Basic mine", "x-trace": "a"}'),
+        new Headers([['__proto__', 'x'], ['authorization', 'Basic mine'], ['x-trace', 'a']]),
+        [['__proto__', 'x'], ['authorization', 'Basic mine'], ['x-trace', 'a']],
+      ];
+      for (const headers of shapes) expect((await fetch(`${api.origin}/data`, { headers } as never)).status).to.equal(200);
+      expect(api.received.map((r) => [r.headers.authorization, r.headers['x-trace']])).to.deep.equal(shapes.map(() => ['Bearer t1', 'a']));
+      expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+    });
   }
 
   it('retries a 403 whose challenge says invalid_token', async () => {

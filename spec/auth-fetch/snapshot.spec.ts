@@ -1,3 +1,4 @@
+import { Agent as HttpAgent } from 'node:http';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { Request as NodeFetchRequest } from 'node-fetch';
@@ -120,6 +121,16 @@ describe('authFetch sends its input as it was when called', () => {
         expect(seen(api, 'method', 'body', 'x-trace', 'authorization')).to.deep.equal([['PUT', 'x=1', 'r', 'Bearer t1']]);
       });
     }
+  });
+
+  it("(node-fetch Request) sends with the Request's own node-fetch options, its agent and compress", async () => {
+    const agent = new HttpAgent({ keepAlive: false });
+    const connect = sinon.spy(agent, 'createConnection');
+    const request = new NodeFetchRequest(`${api.origin}/data`, { agent, compress: false });
+    expect((await authFetch(tokens, { origins: [api.origin] })(request)).status).to.equal(200);
+    expect(connect.callCount).to.equal(1);
+    expect(seen(api, 'accept-encoding', 'authorization')).to.deep.equal([[undefined, 'Bearer t1']]);
+    agent.destroy();
   });
 
   describe('a body', () => {
