@@ -95,7 +95,9 @@ export async function writeIfOwner(
   json: string,
   ttlMs: number | undefined,
 ): Promise<boolean> {
-  const ttl = ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs)));
+  // Whole milliseconds, and no more than Redis can add to its clock (a token may expire
+  // in the year 275760, or at 1e300): Redis keeps it that long, readers check expiresAt.
+  const ttl = ttlMs === undefined ? '' : String(Math.min(Math.max(1, Math.ceil(ttlMs)), Number.MAX_SAFE_INTEGER));
   const written = await client.eval(WRITE_IF_OWNER, 2, keys.tokenKey, keys.lockKey, owner, json, ttl, keys.channel);
   return written === 1;
 }

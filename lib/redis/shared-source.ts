@@ -187,6 +187,9 @@ class SharedSource {
       return this.#shared(newer?.token ?? token, context);
     } catch (error) {
       if (!isRedisUnavailableError(error)) throw error;
+      // A write that failed half-way (a script stops at its first error) may have left the
+      // lock: let another process take over now rather than lockTtlMs later.
+      await this.#release(owner);
       // The auth call is made: hand its token out, whatever became of Redis.
       this.#fallBack(error, context);
       return token;

@@ -51,6 +51,24 @@ describe('redisShared when Redis answers with errors', () => {
     }
   });
 
+  it('releases its lock when its write fails half-way (PUBLISH refused by an ACL)', async function () {
+    const user = `spec-${randomUUID()}`;
+    await harness.redis.acl('SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-publish');
+    const url = new URL(requireRedis(this));
+    const limited = new Redis({ host: url.hostname, port: Number(url.port), username: user, password: 'pw' });
+    try {
+      const source = harness.shared({ redis: limited });
+      const { result, reports } = call(source);
+      expect((await result).value).to.equal('tok-1');
+      expect(reports).to.have.length(1);
+      expect(reports[0]?.detail).to.match(/^write: ERR The user executing the script can't run this command/);
+      expect(await harness.redis.exists(source.keys.lockKey), 'the others need not wait lockTtlMs').to.equal(0);
+    } finally {
+      limited.disconnect();
+      await harness.redis.acl('DELUSER', user);
+    }
+  });
+
   describe('on a read-only replica', function () {
     this.timeout(20_000);
     let server: RedisServer | undefined;

@@ -83,6 +83,17 @@ describe('redisShared', () => {
       expect(await harness.redis.exists(source.keys.lockKey)).to.equal(0);
     });
 
+    it('shares a token that expires in the far future, and releases its lock', async () => {
+      for (const expiresAt of [8.64e15, 1e300]) {
+        const source = shared({}, async () => ({ value: `far-${expiresAt}`, expiresAt }));
+        const { result, reports } = call(source);
+        expect((await result).value).to.equal(`far-${expiresAt}`);
+        expect(reports).to.deep.equal([]);
+        expect(JSON.parse((await harness.redis.get(source.keys.tokenKey)) as string).expiresAt).to.equal(expiresAt);
+        expect(await harness.redis.exists(source.keys.lockKey)).to.equal(0);
+      }
+    });
+
     it('stores a token without expiry without a TTL', async () => {
       const source = shared({}, async () => ({ value: 'forever' }));
       await call(source).result;
