@@ -113,7 +113,8 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
   async function fetchWithToken(input: unknown, init?: Record<string, unknown>): Promise<FetchResponseLike> {
     // A URL of our own: the caller may change its URL object as soon as this call returns.
     const url = urlOf(input);
-    if (!allowed.has(url.origin)) return send(input, init);
+    // A blob: URL has the origin of the URL inside it, yet never reaches that host.
+    if (!allowed.has(url.origin) || (url.protocol !== 'https:' && url.protocol !== 'http:')) return send(input, init);
     // fetch refuses these too, but with the URL, password included, in its message.
     if (url.username !== '' || url.password !== '') throw new TypeError('authFetch: a request URL must not hold credentials');
     // Everything of the input is copied before the first await. Each await costs client CPU

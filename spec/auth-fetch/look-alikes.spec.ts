@@ -58,6 +58,13 @@ describe('authFetch against look-alike origins', () => {
     expect(source.callCount).to.equal(0);
   });
 
+  it('hands a blob: URL that wraps an allowed origin to the wrapped fetch untouched, without asking for a token', async () => {
+    const error = await fetchVia()('blob:http://api.example.test/0a1b', { agent }).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(Error);
+    expect(server.received).to.deep.equal([]);
+    expect(source.callCount).to.equal(0);
+  });
+
   it('sends no token over https to an origin allowed over http', async () => {
     await fetchVia()('https://api.example.test/', { agent: () => agent }).catch(() => undefined);
     expect(server.received).to.deep.equal([]);
