@@ -159,6 +159,19 @@ describe('authFetch basics', () => {
       expect(() => authFetch(tokens, { origins: [api.origin], allowInsecureHttp: 'yes' as never })).to.throw(TypeError, /`allowInsecureHttp`/);
     });
 
+    it('reads its options once: origins and fetch changed afterwards change nothing', async () => {
+      const entry = new URL(api.origin);
+      const options = { origins: [api.origin, entry] as (string | URL)[] };
+      const fetch = authFetch(tokens, options);
+      options.origins.push(other.origin);
+      entry.port = String(other.port);
+      Object.assign(options, { origins: [other.origin], fetch: () => Promise.reject(new Error('not this one')) });
+      await fetch(`${other.origin}/data`);
+      await fetch(`${api.origin}/data`);
+      expect(authorizations(other)).to.deep.equal([undefined]);
+      expect(authorizations(api)).to.deep.equal(['Bearer t1']);
+    });
+
     it('accepts URL objects as origins and as request input', async () => {
       const fetch = authFetch(tokens, { origins: [new URL(`${api.origin}/`)] });
       await fetch(new URL(`${api.origin}/data`));
