@@ -103,6 +103,13 @@ describe('authFetch redirect chains', () => {
     });
   });
 
+  it('adds no token to a request for another origin that the wrapped fetch follows to the allowed one', async () => {
+    const res = await authFetch(tokens, { origins: [api.origin] })(go(foreign, `${api.origin}/final`));
+    expect(res.status).to.equal(200);
+    expect(api.received.map((r) => [r.url, r.headers.authorization])).to.deep.equal([['/final', undefined]]);
+    expect(source.callCount).to.equal(0);
+  });
+
   it('rejects at the first redirect with `follow: 0`, and sends nothing further, as node-fetch v3 does', async () => {
     const direct = await nodeFetch(go(api, `${api.origin}/final`), { follow: 0 }).catch((e: unknown) => e);
     expect(direct).to.have.property('type', 'max-redirect');
