@@ -1,25 +1,20 @@
 import type { Redis } from 'ioredis';
-import type { SchedulerLike } from 'rxjs';
+import { firstValueFrom, from, throwError, timeout, type SchedulerLike } from 'rxjs';
 import { isRedisUnavailableError, redisUnavailableError } from '../errors.js';
 import { Redis as RedisClient } from './ioredis.js';
 
 const noop = (): void => {};
 
-/** Settles like `promise`, or rejects after `ms` on `scheduler`, whichever comes first. */
-export function within<T>(promise: Promise<T>, ms: number, scheduler: SchedulerLike): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = scheduler.schedule(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        timer.unsubscribe();
-        resolve(value);
-      },
-      (error: unknown) => {
-        timer.unsubscribe();
-        reject(error);
-      },
-    );
-  });
+/**
+ * Settles like `promise`, or rejects after `ms` on `scheduler` with a `redisUnavailableError`
+ * for `step`, whichever comes first.
+ */
+export function within<T>(promise: Promise<T>, ms: number, scheduler: SchedulerLike, step: string): Promise<T> {
+  return firstValueFrom(
+    from(promise).pipe(
+      timeout({ first: ms, scheduler, with: () => throwError(() => redisUnavailableError(step, `no answer within ${ms} ms`)) }),
+    ),
+  );
 }
 
 /**
@@ -72,7 +67,7 @@ export class RedisConnection {
   async run<T>(step: string, command: (client: Redis) => Promise<T>): Promise<T> {
     try {
       await this.#ready();
-      return await within(command(this.client), this.#timeoutMs, this.#scheduler);
+      return await within(command(this.client), this.#timeoutMs, this.#scheduler, step);
     } catch (error) {
       throw isRedisUnavailableError(error) ? error : redisUnavailableError(step, error);
     }
@@ -116,7 +111,7 @@ export class RedisConnection {
     // One wait for every call made while connecting: a listener set per call would pile up
     // on the client (and warn past ten) when many calls start at once.
     if (this.#connecting === undefined) {
-      const connecting = within(onceReady(client), this.#connectTimeoutMs, this.#scheduler);
+      const connecting = within(onceReady(client), this.#connectTimeoutMs, this.#scheduler, 'connect');
       this.#connecting = connecting;
       connecting.then(
         () => (this.#connecting = undefined),
@@ -124,7 +119,7 @@ export class RedisConnection {
       );
     }
     await this.#connecting.catch((error: unknown) => {
-      throw redisUnavailableError('connect', error);
+      throw isRedisUnavailableError(error) ? error : redisUnavailableError('connect', error);
     });
     this.#seenReady = true;
   }
@@ -139,7 +134,7 @@ function onceReady(client: Redis): Promise<void> {
     };
     const onReady = (): void => settle();
     const onError = (error: Error): void => settle(error);
-    const onClose = (): void => settle(new Error('connection closed'));
+    const onClose = (): void => settle(redisUnavailableError('connect', 'connection closed'));
     client.once('ready', onReady).once('error', onError).once('close', onClose).once('end', onClose);
   });
 }
@@ -147,6 +142,6 @@ function onceReady(client: Redis): Promise<void> {
 /** Quits `client` politely when it is connected, and closes its socket in any case. */
 export async function quit(client: Redis, timeoutMs: number, scheduler: SchedulerLike): Promise<void> {
   // QUIT on a lazy client that never connected would connect first, only to quit.
-  if (client.status === 'ready') await within(client.quit(), timeoutMs, scheduler).catch(noop);
+  if (client.status === 'ready') await within(client.quit(), timeoutMs, scheduler, 'quit').catch(noop);
   client.disconnect();
 }

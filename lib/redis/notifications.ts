@@ -39,7 +39,7 @@ export class Notifications {
     const stop = (): void => {
       this.#waiters.delete(wake);
     };
-    if (!this.#closed) await within(this.#subscribe(), this.#timeoutMs, this.#scheduler).catch(noop);
+    if (!this.#closed) await within(this.#subscribe(), this.#timeoutMs, this.#scheduler, 'subscribe').catch(noop);
     return stop;
   }
 

@@ -85,6 +85,19 @@ describe('redisShared: the lock', () => {
     });
   });
 
+  it('aborts its source call and releases its lock when the caller aborts', async () => {
+    harness.server.hold = true;
+    const source = shared();
+    const { result, controller } = call(source);
+    const held = await harness.server.nextHeld();
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    expect(await result.catch((e: unknown) => e)).to.equal(reason);
+    // The auth call itself is cancelled, and another process may take over at once.
+    await held.gone;
+    expect(await harness.redis.exists(source.keys.lockKey)).to.equal(0);
+  });
+
   it('releases its own lock at once when its token is too large to share', async () => {
     const source = shared({}, async () => ({ value: 'x'.repeat(70_000), expiresAt: Date.now() + 60_000 }));
     await call(source).result;
