@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 
 /** Where one shared token lives in Redis. */
 export interface SharedKeys {
-  /** Holds the token as JSON (`{"value","expiresAt","type"}`), expiring with it. */
+  /** Holds the token as JSON (`{"value","expiresAt","issuedAt","type"}`), expiring with it. */
   tokenKey: string;
   /** Held (`SET NX PX`) by the one process that is calling the auth server. */
   lockKey: string;

@@ -24,13 +24,23 @@ describe('redisShared when Redis answers with errors', () => {
     expect([...first.reports, ...second.reports]).to.deep.equal([]);
   });
 
-  it('calls the source directly, with one command per demand, when Redis refuses the commands (NOPERM)', async function () {
+  /** Runs `body` with a client of a Redis user that may not run `denied`; removes the user after. */
+  async function asUserWithout(context: Mocha.Context, denied: string, body: (client: Redis) => Promise<void>): Promise<void> {
     const user = `spec-${randomUUID()}`;
-    await harness.redis.acl('SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-eval');
-    const url = new URL(requireRedis(this));
-    const limited = new Redis({ host: url.hostname, port: Number(url.port), username: user, password: 'pw' });
+    await harness.redis.acl('SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', `-${denied}`);
+    const url = new URL(requireRedis(context));
+    const client = new Redis({ host: url.hostname, port: Number(url.port), username: user, password: 'pw' });
     try {
-      await limited.ping();
+      await client.ping();
+      await body(client);
+    } finally {
+      client.disconnect();
+      await harness.redis.acl('DELUSER', user);
+    }
+  }
+
+  it('calls the source directly, with one refused command per demand, when Redis refuses its reads (NOPERM)', async function () {
+    await asUserWithout(this, 'eval', async (limited) => {
       const source = harness.shared({ redis: limited });
       const before = await commandsServed(harness.redis);
       const first = call(source);
@@ -43,30 +53,19 @@ describe('redisShared when Redis answers with errors', () => {
         expect(reports.map((r) => r.kind)).to.deep.equal(['redis-fallback']);
         expect(reports[0]?.detail).to.match(/^read: NOPERM/);
       }
-      // One refused read per demand, and nothing after it.
       expect(commands.by, JSON.stringify(commands.by)).to.deep.equal({ eval: 2 });
-    } finally {
-      limited.disconnect();
-      await harness.redis.acl('DELUSER', user);
-    }
+    });
   });
 
   it('releases its lock when its write fails half-way (PUBLISH refused by an ACL)', async function () {
-    const user = `spec-${randomUUID()}`;
-    await harness.redis.acl('SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-publish');
-    const url = new URL(requireRedis(this));
-    const limited = new Redis({ host: url.hostname, port: Number(url.port), username: user, password: 'pw' });
-    try {
+    await asUserWithout(this, 'publish', async (limited) => {
       const source = harness.shared({ redis: limited });
       const { result, reports } = call(source);
       expect((await result).value).to.equal('tok-1');
       expect(reports).to.have.length(1);
       expect(reports[0]?.detail).to.match(/^write: ERR The user executing the script can't run this command/);
       expect(await harness.redis.exists(source.keys.lockKey), 'the others need not wait lockTtlMs').to.equal(0);
-    } finally {
-      limited.disconnect();
-      await harness.redis.acl('DELUSER', user);
-    }
+    });
   });
 
   describe('on a read-only replica', function () {
