@@ -23,7 +23,7 @@ describe('redisShared with poisoned keys', () => {
   // A member of the fleet: a stream on its own shared source. No retries, and a timeout
   // far below the shared wait's: a demand that is not served at once fails.
   const member = (source: SharedTokenSource): Member => {
-    const tokens = new TokenStream({ source, timeoutMs: 1_000, retry: { count: 0 } });
+    const tokens = new TokenStream({ source, timeoutMs: 2_000, retry: { count: 0 } });
     const events: TokenEvent[] = [];
     tokens.events$.subscribe((event) => events.push(event));
     streams.push(tokens);
@@ -40,7 +40,7 @@ describe('redisShared with poisoned keys', () => {
     ];
     for (const [kind, poison, detail] of poisons) {
       it(`calls the source directly, once per demand and with a few commands, when it holds ${kind}`, async () => {
-        const source = harness.shared({ pollMs: 50, waitTimeoutMs: 5_000 });
+        const source = harness.shared({ pollMs: 50 });
         await poison(harness.redis, source.keys.lockKey);
         const one = member(source);
         const before = await commandsServed(harness.redis);
