@@ -1,6 +1,14 @@
 import type { Redis } from 'ioredis';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { MAX_TIMER_MS } from '../options.js';
+import {
+  checkOptionsObject,
+  isNonEmptyString,
+  isPositiveFinite,
+  isScheduler,
+  isTimerDelay,
+  MAX_TIMER_MS,
+  optionChecker,
+} from '../options.js';
 
 /** How {@link redisShared} shares one token between processes. `redis` and `key` are required. */
 export interface RedisSharedOptions {
@@ -74,15 +82,10 @@ export interface ResolvedOptions extends Required<Omit<RedisSharedOptions, 'redi
   redis: Redis | string;
 }
 
-function check(ok: boolean, name: string, rule: string): void {
-  if (!ok) throw new TypeError(`redisShared: option \`${name}\` must be ${rule}`);
-}
-
-const isPositive = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isFinite(value) && value > 0;
+const check = optionChecker('redisShared');
 
 // A timer given a longer delay fires at once: a generous timeout would fail every call.
-const isTimerDelay = (value: unknown): value is number => isPositive(value) && value <= MAX_TIMER_MS;
+const isTimer = (value: unknown): value is number => isTimerDelay(value) && value > 0;
 const TIMER_RULE = `a finite number > 0 and at most ${MAX_TIMER_MS} (the longest timer)`;
 
 /**
@@ -90,7 +93,7 @@ const TIMER_RULE = `a finite number > 0 and at most ${MAX_TIMER_MS} (the longest
  * @throws {TypeError} naming the first bad option.
  */
 export function resolveOptions(options: RedisSharedOptions): ResolvedOptions {
-  check(typeof options === 'object' && options !== null, 'options', 'an object');
+  checkOptionsObject(check, options, 'redis, key');
   const {
     redis,
     key,
@@ -106,11 +109,11 @@ export function resolveOptions(options: RedisSharedOptions): ResolvedOptions {
     'redis',
     'an ioredis client or a redis:// URL',
   );
-  check(typeof key === 'string' && key.length > 0, 'key', 'a non-empty string');
+  check(isNonEmptyString(key), 'key', 'a non-empty string');
   check(typeof keyPrefix === 'string', 'keyPrefix', 'a string');
-  check(isTimerDelay(sourceTimeoutMs), 'sourceTimeoutMs', TIMER_RULE);
+  check(isTimer(sourceTimeoutMs), 'sourceTimeoutMs', TIMER_RULE);
   const { lockTtlMs = Math.ceil(sourceTimeoutMs * 1.5) } = options;
-  check(isPositive(lockTtlMs), 'lockTtlMs', 'a finite number > 0');
+  check(isPositiveFinite(lockTtlMs), 'lockTtlMs', 'a finite number > 0');
   check(
     lockTtlMs > sourceTimeoutMs,
     'lockTtlMs',
@@ -118,15 +121,11 @@ export function resolveOptions(options: RedisSharedOptions): ResolvedOptions {
       'middle of its call and let a second process call the auth server',
   );
   const { waitTimeoutMs = lockTtlMs * 2, scheduler = asyncScheduler } = options;
-  check(isPositive(waitTimeoutMs), 'waitTimeoutMs', 'a finite number > 0');
-  check(isTimerDelay(pollMs), 'pollMs', TIMER_RULE);
-  check(isTimerDelay(commandTimeoutMs), 'commandTimeoutMs', TIMER_RULE);
-  check(isTimerDelay(connectTimeoutMs), 'connectTimeoutMs', TIMER_RULE);
-  check(
-    typeof scheduler?.now === 'function' && typeof scheduler.schedule === 'function',
-    'scheduler',
-    'an RxJS SchedulerLike',
-  );
+  check(isPositiveFinite(waitTimeoutMs), 'waitTimeoutMs', 'a finite number > 0');
+  check(isTimer(pollMs), 'pollMs', TIMER_RULE);
+  check(isTimer(commandTimeoutMs), 'commandTimeoutMs', TIMER_RULE);
+  check(isTimer(connectTimeoutMs), 'connectTimeoutMs', TIMER_RULE);
+  check(isScheduler(scheduler), 'scheduler', 'an RxJS SchedulerLike');
   return {
     redis,
     key,
