@@ -14,15 +14,15 @@ export type {
   InvalidateIgnoredEvent,
   SourceEvent,
 } from './events.js';
-export { authFetch } from './auth-fetch.js';
-export type { AuthFetchOptions, AuthFetchTokens, FetchFunction, FetchResponseLike } from './auth-fetch.js';
+export { authFetch } from './http/auth-fetch.js';
+export type { AuthFetchOptions, AuthFetchTokens, FetchFunction, FetchResponseLike } from './http/auth-fetch.js';
 export { clientCredentials } from './oauth2/client-credentials.js';
 export type { ClientCredentialsOptions } from './oauth2/client-credentials.js';
 export { OAuthError } from './oauth2/oauth-error.js';
 export type { OAuthErrorKind, OAuthErrorDetails } from './oauth2/oauth-error.js';
 export { MAX_EXPIRES_IN_SECONDS } from './oauth2/token-response.js';
 export type { TokenFetch, TokenRequestInit, TokenResponseLike } from './oauth2/web-fetch.js';
-export { authorized } from './authorized.js';
-export type { AuthorizedOptions, AuthorizedTokens } from './authorized.js';
+export { authorized } from './http/authorized.js';
+export type { AuthorizedOptions, AuthorizedTokens } from './http/authorized.js';
 export { TokenStreams } from './token-streams.js';
 export type { TokenStreamsOptions, TokenStreamHandle, KeyedTokenEvent } from './token-streams.js';

@@ -25,6 +25,15 @@ export function optionChecker(owner: string): Check {
   };
 }
 
+/**
+ * The check of one function's other arguments: `TypeError: <owner>: \`<name>\` must be <rule>`.
+ */
+export function argumentChecker(owner: string): Check {
+  return (ok, name, rule) => {
+    if (!ok) throw new TypeError(`${owner}: \`${name}\` must be ${rule}`);
+  };
+}
+
 /** Checks that `options` is a plain options object, with a hint for a bare function. */
 export function checkOptionsObject(check: Check, options: unknown, required: string): void {
   if (typeof options === 'function') {

@@ -1,7 +1,8 @@
-import nodeFetch from 'node-fetch';
 import * as oauth from 'oauth4webapi';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { isLoopbackHost } from '../origins.js';
+import { defaultFetch } from '../http/default-fetch.js';
+import { isLoopbackHost } from '../http/origins.js';
+import { checkOptionsObject, isNonEmptyString, isScheduler, optionChecker } from '../options.js';
 import type { Token, TokenSource, TokenSourceContext } from '../token.js';
 import { responseError, stillWaitingError, transportError } from './failure.js';
 import { basicCredentials, redactor } from './redact.js';
@@ -72,11 +73,7 @@ export interface ClientCredentialsOptions {
 // own wait for a Retry-After must not be turned away by the gate below.
 const RETRY_AFTER_SLACK_MS = 100;
 
-function check(ok: boolean, name: string, rule: string): void {
-  if (!ok) throw new TypeError(`clientCredentials: option \`${name}\` must be ${rule}`);
-}
-
-const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+const check = optionChecker('clientCredentials');
 
 function parseTokenUrl(tokenUrl: unknown, allowHttp: boolean): URL {
   let url: URL | null = null;
@@ -119,7 +116,7 @@ function parseTokenUrl(tokenUrl: unknown, allowHttp: boolean): URL {
  * ```
  */
 export function clientCredentials(options: ClientCredentialsOptions): (context: TokenSourceContext) => Promise<Token> {
-  check(typeof options === 'object' && options !== null, 'options', 'an object');
+  checkOptionsObject(check, options, 'tokenUrl, clientId, clientSecret');
   const {
     tokenUrl,
     clientId,
@@ -127,7 +124,7 @@ export function clientCredentials(options: ClientCredentialsOptions): (context: 
     scope,
     audience,
     clientAuth = 'basic',
-    fetch = nodeFetch,
+    fetch = defaultFetch,
     scheduler = asyncScheduler,
     defaultExpiresInMs = 3_600_000,
     maxRetryAfterMs = 60_000,
@@ -146,7 +143,7 @@ export function clientCredentials(options: ClientCredentialsOptions): (context: 
   check(audience === undefined || isNonEmptyString(audience), 'audience', 'a non-empty string');
   check(clientAuth === 'basic' || clientAuth === 'post', 'clientAuth', "'basic' or 'post'");
   check(typeof fetch === 'function', 'fetch', 'a fetch function');
-  check(typeof scheduler?.now === 'function', 'scheduler', 'an RxJS SchedulerLike');
+  check(isScheduler(scheduler), 'scheduler', 'an RxJS SchedulerLike');
   check(defaultExpiresInMs > 0 && (Number.isFinite(defaultExpiresInMs) || defaultExpiresInMs === Infinity), 'defaultExpiresInMs', 'a number > 0');
   check(maxRetryAfterMs >= 0 && Number.isFinite(maxRetryAfterMs), 'maxRetryAfterMs', 'a finite number >= 0');
   check(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0, 'maxResponseBytes', 'an integer > 0');

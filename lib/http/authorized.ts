@@ -1,7 +1,11 @@
 import { catchError, defer, first, map, mergeMap, of, takeWhile, throwError, type Observable, type ObservableInput } from 'rxjs';
 import { sentCopy } from './token-header.js';
-import type { Token } from './token.js';
-import type { TokenStream } from './token-stream.js';
+import type { Token } from '../token.js';
+import type { TokenStream } from '../token-stream.js';
+import { argumentChecker, optionChecker } from '../options.js';
+
+const check = optionChecker('authorized');
+const checkArgument = argumentChecker('authorized');
 
 /** What {@link authorized} needs of a {@link TokenStream}. */
 export type AuthorizedTokens = Pick<TokenStream, 'token$' | 'invalidate'>;
@@ -52,12 +56,15 @@ export function authorized<T>(
   request: (token: Token) => ObservableInput<T>,
   options: AuthorizedOptions = {},
 ): Observable<T> {
-  if (typeof tokens?.invalidate !== 'function' || typeof tokens.token$?.subscribe !== 'function') {
-    throw new TypeError('authorized: `tokens` must be a TokenStream');
-  }
-  if (typeof request !== 'function') throw new TypeError('authorized: `request` must be a function of a token');
+  checkArgument(
+    typeof tokens?.invalidate === 'function' && typeof tokens.token$?.subscribe === 'function',
+    'tokens',
+    'a TokenStream (or anything with token$ and invalidate)',
+  );
+  checkArgument(typeof request === 'function', 'request', 'a function of a token');
+  checkArgument(typeof options === 'object' && options !== null, 'options', 'an object');
   const { isRejected = isUnauthorized } = options;
-  if (typeof isRejected !== 'function') throw new TypeError('authorized: option `isRejected` must be a function');
+  check(typeof isRejected === 'function', 'isRejected', 'a function');
   // What was checked is what is used, however late the result is subscribed to.
   const { token$, invalidate } = tokens;
 

@@ -2,7 +2,7 @@
  * How a token travels over HTTP: the Authorization header it goes out in, and the answers
  * that reject it (RFC 6750 section 3).
  */
-import { tokenProblem, type Token } from './token.js';
+import { tokenProblem, type Token } from '../token.js';
 
 /** What {@link rejectsToken} reads of a response. */
 export interface RejectionLike {

@@ -2,7 +2,28 @@
  * The request authFetch sends, prepared from what the caller gave fetch: a URL or a Request,
  * and an init. Prepared once, sent once or twice (a retry), and hop by hop on redirects.
  */
-import type { HeaderRecord, Hop, RedirectMode } from './redirects.js';
+/** How a request treats a redirect, as in `fetch`. */
+export type RedirectMode = 'follow' | 'error' | 'manual';
+
+/**
+ * Request headers keyed by lowercase name, repeated names joined with ", " as `Headers`
+ * joins them. A plain record, not a WHATWG `Headers`: node-fetch turns a `Headers` into its
+ * own class by iterating it, which costs more client CPU per request than a record.
+ * Copies are made with spread, which defines own properties: a header named `__proto__`
+ * stays a header and never reaches the setter of `Object.prototype`.
+ */
+export type HeaderRecord = Record<string, string>;
+
+/** One request on the wire: what changes from hop to hop of a redirect chain. */
+export interface Hop {
+  url: URL;
+  method: string;
+  headers: HeaderRecord;
+  body: unknown;
+  /** Whether this hop still goes to the origin the request started at (and may carry the token). */
+  onFirstOrigin: boolean;
+}
+
 
 /** What authFetch reads of a Request input (node-fetch's or the global one). */
 export interface RequestLike {
@@ -17,7 +38,7 @@ export interface RequestLike {
 }
 
 /** A request as authFetch sends it: its first hop, and how to treat redirects and retries. */
-export interface Outgoing {
+export interface PreparedRequest {
   first: Hop;
   redirect: RedirectMode;
   follow: number;
@@ -46,8 +67,8 @@ const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 
  * body is buffered so that a retry or a 307 can send it again; node-fetch's own options
  * (`agent`, `compress`, ...) are passed on unless the init sets them.
  */
-export function fromRequest(request: RequestLike, url: URL, init: Record<string, unknown>): Promise<Outgoing> {
-  const prepared = withRequestOptions(outgoing(request, url, init), request);
+export function fromRequest(request: RequestLike, url: URL, init: Record<string, unknown>): Promise<PreparedRequest> {
+  const prepared = withRequestOptions(prepareRequest(request, url, init), request);
   const { body } = request;
   // The init's body wins over the Request's, as in fetch; null counts as none in both.
   if (prepared.first.body !== undefined || body === undefined || body === null) return Promise.resolve(prepared);
@@ -60,7 +81,7 @@ export function fromRequest(request: RequestLike, url: URL, init: Record<string,
 const REQUEST_OPTIONS = ['agent', 'compress', 'highWaterMark', 'insecureHTTPParser', 'size'] as const;
 
 /** `prepared`, with the node-fetch options of `request` that its init does not set. */
-function withRequestOptions(prepared: Outgoing, request: RequestLike): Outgoing {
+function withRequestOptions(prepared: PreparedRequest, request: RequestLike): PreparedRequest {
   let extra = prepared.extra;
   for (const name of REQUEST_OPTIONS) {
     const value = (request as unknown as Record<string, unknown>)[name];
@@ -75,7 +96,7 @@ function withRequestOptions(prepared: Outgoing, request: RequestLike): Outgoing 
  * @throws {TypeError} naming the field when the redirect mode is not one of fetch's, `follow`
  * is not a count, or a header is invalid.
  */
-export function outgoing(request: RequestLike | undefined, url: URL, init: Record<string, unknown>): Outgoing {
+export function prepareRequest(request: RequestLike | undefined, url: URL, init: Record<string, unknown>): PreparedRequest {
   const { method, headers, body, redirect, follow, signal } = init;
   const extra = init === NO_INIT ? undefined : extraOf(init);
   const chosenMethod = String(method ?? request?.method ?? 'GET');
@@ -92,7 +113,7 @@ export function outgoing(request: RequestLike | undefined, url: URL, init: Recor
       method: NORMALISED_METHODS.has(chosenMethod.toUpperCase()) ? chosenMethod.toUpperCase() : chosenMethod,
       headers: headerRecord(headers ?? request?.headers),
       body: payload,
-      sameOrigin: true,
+      onFirstOrigin: true,
     },
     redirect: mode as RedirectMode,
     follow: limit as number,

@@ -1,12 +1,13 @@
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { isRedirectStatus, nextHop, type Hop } from '../lib/redirects.js';
+import { isRedirectStatus, nextHop } from '../../lib/http/redirects.js';
+import type { Hop } from '../../lib/http/request.js';
 
 // The last argument of nextHop says whether the body can be sent again.
 
 function hop(url: string, method = 'GET', body: unknown = undefined): Hop {
   const headers = ({ authorization: 'Bearer t', cookie: 'a=b', 'content-type': 'text/plain', 'x-trace': '1' });
-  return { url: new URL(url), method, headers, body, sameOrigin: true };
+  return { url: new URL(url), method, headers, body, onFirstOrigin: true };
 }
 
 const names = (next: Hop): string[] => Object.keys(next.headers).sort();
@@ -18,14 +19,14 @@ describe('redirects', () => {
 
   it('keeps the credentials and the body on a same-origin 307', () => {
     const next = nextHop(hop('https://api.example.com/a', 'PUT', 'x'), 307, '/b', true);
-    expect(next).to.include({ method: 'PUT', body: 'x', sameOrigin: true });
+    expect(next).to.include({ method: 'PUT', body: 'x', onFirstOrigin: true });
     expect(next.url.href).to.equal('https://api.example.com/b');
     expect(names(next)).to.deep.equal(['authorization', 'content-type', 'cookie', 'x-trace']);
   });
 
   it('drops the credentials on a downgrade from https to http on the same host and port', () => {
     const next = nextHop(hop('https://api.example.com:8443/a'), 302, 'http://api.example.com:8443/b', true);
-    expect(next.sameOrigin).to.equal(false);
+    expect(next.onFirstOrigin).to.equal(false);
     expect(names(next)).to.deep.equal(['content-type', 'x-trace']);
   });
 
@@ -39,7 +40,7 @@ describe('redirects', () => {
     const away = nextHop(hop('https://api.example.com/'), 302, 'https://other.example.com/', true);
     away.headers.authorization = 'Bearer t';
     const back = nextHop(away, 302, 'https://api.example.com/', true);
-    expect(back.sameOrigin).to.equal(false);
+    expect(back.onFirstOrigin).to.equal(false);
     expect(names(back)).to.deep.equal(['content-type', 'x-trace']);
   });
 

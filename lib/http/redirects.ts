@@ -1,26 +1,6 @@
 import { dropCredentials, isSameOrigin } from './origins.js';
+import type { HeaderRecord, Hop } from './request.js';
 
-/** How a request treats a redirect, as in `fetch`. */
-export type RedirectMode = 'follow' | 'error' | 'manual';
-
-/**
- * Request headers keyed by lowercase name, repeated names joined with ", " as `Headers`
- * joins them. A plain record, not a WHATWG `Headers`: node-fetch turns a `Headers` into its
- * own class by iterating it, which costs more client CPU per request than a record.
- * Copies are made with spread, which defines own properties: a header named `__proto__`
- * stays a header and never reaches the setter of `Object.prototype`.
- */
-export type HeaderRecord = Record<string, string>;
-
-/** One request on the wire: what changes from hop to hop of a redirect chain. */
-export interface Hop {
-  url: URL;
-  method: string;
-  headers: HeaderRecord;
-  body: unknown;
-  /** Whether this hop still goes to the origin the request started at (and may carry the token). */
-  sameOrigin: boolean;
-}
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 // Fetch's "request-body-header names": they describe a body that a method change drops.
@@ -64,7 +44,7 @@ export function nextHop(current: Hop, status: number, location: string, replayab
   } else if (body !== undefined && body !== null && !replayable) {
     throw new TypeError('authFetch: cannot follow a 307/308 redirect with a streamed body');
   }
-  const sameOrigin = current.sameOrigin && isSameOrigin(current.url, url);
-  if (!sameOrigin) dropCredentials(headers);
-  return { url, method, headers, body, sameOrigin };
+  const onFirstOrigin = current.onFirstOrigin && isSameOrigin(current.url, url);
+  if (!onFirstOrigin) dropCredentials(headers);
+  return { url, method, headers, body, onFirstOrigin };
 }

@@ -1,10 +1,12 @@
-import nodeFetch from 'node-fetch';
+import type nodeFetch from 'node-fetch';
+import { argumentChecker, optionChecker, checkOptionsObject } from '../options.js';
+import { defaultFetch } from './default-fetch.js';
 import { parseOrigins } from './origins.js';
 import { authorization, rejectsToken, sentCopy } from './token-header.js';
-import { isRedirectStatus, nextHop, type Hop } from './redirects.js';
-import { fromRequest, isRequestLike, NO_INIT, outgoing, type Outgoing } from './outgoing.js';
-import type { Token } from './token.js';
-import type { TokenStream } from './token-stream.js';
+import { isRedirectStatus, nextHop } from './redirects.js';
+import { fromRequest, isRequestLike, NO_INIT, prepareRequest, type Hop, type PreparedRequest } from './request.js';
+import type { Token } from '../token.js';
+import type { TokenStream } from '../token-stream.js';
 
 /** What authFetch reads of a response. node-fetch's and the global `Response` both fit. */
 export interface FetchResponseLike {
@@ -41,6 +43,9 @@ export interface AuthFetchOptions<F extends FetchFunction = typeof nodeFetch> {
    */
   allowInsecureHttp?: boolean;
 }
+
+const check = optionChecker('authFetch');
+const checkArgument = argumentChecker('authFetch');
 
 type LooseFetch = (input: unknown, init?: Record<string, unknown>) => Promise<FetchResponseLike>;
 
@@ -86,17 +91,11 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
   tokens: AuthFetchTokens,
   options: AuthFetchOptions<F>,
 ): F {
-  if (typeof tokens?.getToken !== 'function' || typeof tokens.invalidate !== 'function') {
-    throw new TypeError('authFetch: `tokens` must be a TokenStream');
-  }
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError('authFetch: `options` must be an object with `origins`');
-  }
-  const { origins, fetch = nodeFetch, allowInsecureHttp = false } = options;
-  if (typeof fetch !== 'function') throw new TypeError('authFetch: option `fetch` must be a function');
-  if (typeof allowInsecureHttp !== 'boolean') {
-    throw new TypeError('authFetch: option `allowInsecureHttp` must be a boolean');
-  }
+  checkArgument(typeof tokens?.getToken === 'function' && typeof tokens.invalidate === 'function', 'tokens', 'a TokenStream (or anything with getToken and invalidate)');
+  checkOptionsObject(check, options, 'origins');
+  const { origins, fetch = defaultFetch, allowInsecureHttp = false } = options;
+  check(typeof fetch === 'function', 'fetch', 'a function');
+  check(typeof allowInsecureHttp === 'boolean', 'allowInsecureHttp', 'a boolean');
   const allowed = parseOrigins(origins, allowInsecureHttp);
   const send = fetch as unknown as LooseFetch;
   // The header is checked once per token value, not once per request. Keyed on the value
@@ -120,13 +119,13 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
     // Everything of the input is copied before the first await. Each await costs client CPU
     // that shows beside a loopback request, so the common case (no Request body to buffer,
     // no redirect) awaits only the token and the response.
-    const request = isRequestLike(input) ? await fromRequest(input, url, init ?? NO_INIT) : outgoing(undefined, url, init ?? NO_INIT);
+    const request = isRequestLike(input) ? await fromRequest(input, url, init ?? NO_INIT) : prepareRequest(undefined, url, init ?? NO_INIT);
     const tokenOptions = request.signal === undefined ? undefined : { signal: request.signal };
     let sent = sentFor(await tokens.getToken(tokenOptions));
     let hop = firstHop(request, sent.header);
     let response = await send(hop.url.href, initOf(request, hop));
     if (isRedirectStatus(response.status)) [response, hop] = await follow(send, request, hop, response);
-    if (!hop.sameOrigin || !rejectsToken(response, sent.token)) return response;
+    if (!hop.onFirstOrigin || !rejectsToken(response, sent.token)) return response;
     // The copy that was sent: the tokens object may have changed its own since.
     tokens.invalidate(sent.token);
     if (!request.replayable) return response;
@@ -140,13 +139,13 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
 }
 
 /** The first hop of `request`, carrying the Authorization value `header`. */
-function firstHop(request: Outgoing, header: string): Hop {
+function firstHop(request: PreparedRequest, header: string): Hop {
   const { url, method, headers, body } = request.first;
-  return { url, method, headers: { ...headers, authorization: header }, body, sameOrigin: true };
+  return { url, method, headers: { ...headers, authorization: header }, body, onFirstOrigin: true };
 }
 
 /** What the wrapped fetch gets for `hop`: redirects always come back here. */
-function initOf(request: Outgoing, hop: Hop): Record<string, unknown> {
+function initOf(request: PreparedRequest, hop: Hop): Record<string, unknown> {
   const own = { method: hop.method, headers: hop.headers, body: hop.body, redirect: 'manual', signal: request.signal };
   return request.extra === undefined ? own : { ...request.extra, ...own };
 }
@@ -155,7 +154,7 @@ function initOf(request: Outgoing, hop: Hop): Record<string, unknown> {
  * Follows the redirect that `response` to `hop` may be, as the caller asked, until a
  * response that is not one. Returns that response and the hop that got it.
  */
-async function follow(send: LooseFetch, request: Outgoing, hop: Hop, response: FetchResponseLike): Promise<[FetchResponseLike, Hop]> {
+async function follow(send: LooseFetch, request: PreparedRequest, hop: Hop, response: FetchResponseLike): Promise<[FetchResponseLike, Hop]> {
   for (let hops = 0; ; hops += 1) {
     const location = isRedirectStatus(response.status) ? response.headers.get('location') : null;
     if (location === null || request.redirect === 'manual') {

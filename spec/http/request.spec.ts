@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { NO_INIT, fromRequest, outgoing } from '../lib/outgoing.js';
+import { NO_INIT, fromRequest, prepareRequest } from '../../lib/http/request.js';
 
 const url = new URL('https://api.example.com/a');
 
-describe('outgoing', () => {
+describe('prepareRequest', () => {
   it('reads headers from a record, Headers or pairs into lowercase names, joined as Headers joins them', () => {
     const shapes: unknown[] = [
       { 'X-Trace': ' a\t', 'x-trace': 'b', Accept: 'text/plain' },
@@ -11,22 +11,22 @@ describe('outgoing', () => {
       [['x-trace', 'a'], ['x-trace', 'b'], ['ACCEPT', 'text/plain']],
     ];
     for (const headers of shapes) {
-      expect({ ...outgoing(undefined, url, { headers }).first.headers }).to.deep.equal({ 'x-trace': 'a, b', accept: 'text/plain' });
+      expect({ ...prepareRequest(undefined, url, { headers }).first.headers }).to.deep.equal({ 'x-trace': 'a, b', accept: 'text/plain' });
     }
   });
 
   it('keeps a header named __proto__ as a header', () => {
     const headers = JSON.parse('{"__proto__": "x"}') as Record<string, string>;
-    const record = outgoing(undefined, url, { headers }).first.headers;
+    const record = prepareRequest(undefined, url, { headers }).first.headers;
     expect(Object.entries(record)).to.deep.equal([['__proto__', 'x']]);
     expect(Object.getPrototypeOf({})).to.equal(Object.prototype);
   });
 
   it('passes on the rest of the init, and nothing when there is none', () => {
-    expect(outgoing(undefined, url, NO_INIT).extra).to.equal(undefined);
-    expect(outgoing(undefined, url, { method: 'post', headers: {} }).extra).to.equal(undefined);
-    expect(outgoing(undefined, url, { compress: false, method: 'post' })).to.deep.include({ extra: { compress: false } });
-    expect(outgoing(undefined, url, { method: 'post' }).first.method).to.equal('POST');
+    expect(prepareRequest(undefined, url, NO_INIT).extra).to.equal(undefined);
+    expect(prepareRequest(undefined, url, { method: 'post', headers: {} }).extra).to.equal(undefined);
+    expect(prepareRequest(undefined, url, { compress: false, method: 'post' })).to.deep.include({ extra: { compress: false } });
+    expect(prepareRequest(undefined, url, { method: 'post' }).first.method).to.equal('POST');
   });
 
   it('buffers the body of a Request input, and reads nothing from one without a body', async () => {
@@ -48,23 +48,23 @@ describe('outgoing', () => {
     form.append('file', file);
     const bodies = [new Uint8Array([1, 2]), new Uint16Array([1]), new DataView(new ArrayBuffer(2)), new ArrayBuffer(2), Buffer.from('b'), new URLSearchParams({ u: '1' }), form];
     for (const body of bodies) {
-      const { first, replayable } = outgoing(undefined, url, { method: 'POST', body });
+      const { first, replayable } = prepareRequest(undefined, url, { method: 'POST', body });
       expect(first.body, String(body)).not.to.equal(body);
       expect(replayable).to.equal(true);
     }
-    const copy = outgoing(undefined, url, { method: 'POST', body: form }).first.body as FormData;
+    const copy = prepareRequest(undefined, url, { method: 'POST', body: form }).first.body as FormData;
     expect([...copy.keys()]).to.deep.equal(['a', 'file']);
     expect((copy.get('file') as File).name).to.equal('report.txt');
   });
 
   it('refuses a `follow` that is not a whole number of redirects, naming it', () => {
     for (const follow of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '3', null]) {
-      expect(() => outgoing(undefined, url, { follow }), String(follow)).to.throw(TypeError, /`follow`/);
+      expect(() => prepareRequest(undefined, url, { follow }), String(follow)).to.throw(TypeError, /`follow`/);
     }
-    expect(outgoing(undefined, url, { follow: 0 }).follow).to.equal(0);
+    expect(prepareRequest(undefined, url, { follow: 0 }).follow).to.equal(0);
   });
 
   it('refuses a redirect mode fetch does not have', () => {
-    expect(() => outgoing(undefined, url, { redirect: 'sometimes' })).to.throw(TypeError, /`redirect`/);
+    expect(() => prepareRequest(undefined, url, { redirect: 'sometimes' })).to.throw(TypeError, /`redirect`/);
   });
 });

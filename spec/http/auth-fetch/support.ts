@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createConnection } from 'node:net';
-import { listen, type LoopbackServer } from '../support/loopback.js';
+import { listen, type LoopbackServer } from '../../support/loopback.js';
 
 /** What a recording server saw of one request. */
 export interface Received {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CREDENTIAL_HEADERS, dropCredentials, isLoopbackHost, isSameOrigin, parseOrigins } from '../lib/origins.js';
+import { CREDENTIAL_HEADERS, dropCredentials, isLoopbackHost, isSameOrigin, parseOrigins } from '../../lib/http/origins.js';
 
 const host = (url: string): string => new URL(url).hostname;
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { authorization, rejectsToken, sentCopy } from '../lib/token-header.js';
+import { authorization, rejectsToken, sentCopy } from '../../lib/http/token-header.js';
 
 const answer = (status: number, challenge?: string) => ({
   status,

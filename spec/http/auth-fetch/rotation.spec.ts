@@ -4,7 +4,7 @@ import { Agent as HttpAgent, type ServerResponse } from 'node:http';
 import { expect } from 'chai';
 import nodeFetch from 'node-fetch';
 import { TokenStream, authFetch, type Token } from 'rx-token-stream';
-import { listen, type LoopbackServer } from '../support/loopback.js';
+import { listen, type LoopbackServer } from '../../support/loopback.js';
 
 /**
  * A partner API that accepts only the newest token it issued. `POST /token` issues one;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { defer, of, type Observable } from 'rxjs';
-import { marbles } from './support/marbles.js';
+import { marbles } from '../support/marbles.js';
 import { TokenStream, authorized, isTokenError, type AuthorizedTokens, type Token } from 'rx-token-stream';
 
 const t1: Token = { value: 't1' };

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { expect } from 'chai';
 import { TokenStream, authFetch, isTokenError, type Token } from 'rx-token-stream';
-import { listen, type LoopbackServer } from '../support/loopback.js';
+import { listen, type LoopbackServer } from '../../support/loopback.js';
 
 const SECRET = 'secret-token-7f3a9c';
 
