@@ -1,0 +1,80 @@
+import type { TokenEvent } from '../events.js';
+import { keyAttributes } from './attributes.js';
+import { resolveInstrumentOptions, type Instrumentable, type InstrumentOptions } from './options.js';
+import { RefreshMetrics } from './refresh-metrics.js';
+import { RefreshSpans } from './spans.js';
+import { TimeLeft } from './time-left.js';
+
+/**
+ * Records the refreshes of a `TokenStream` or a `TokenStreams` with OpenTelemetry, from its
+ * `events$` alone:
+ *
+ * - a `token.refresh` span per refresh (reason, attempts, outcome, `error.type`, and for a
+ *   `TokenStreams` the key's hash), with a `refresh-retry` span event per retry;
+ * - `token.refreshes`, a counter of the refreshes that ended, by reason and outcome;
+ * - `token.refresh.duration`, a histogram of their durations, in seconds;
+ * - `token.time_left`, a gauge of the time left on each held token, in seconds.
+ *
+ * Nothing recorded holds a token, an error's message or (unless `keyAttribute: 'raw'`) a key.
+ *
+ * @param tokens the stream (or keyed streams) to record.
+ * @returns a function that stops recording: it unsubscribes, removes the gauge's callback
+ * and ends a span still open as `abandoned`. Idempotent. Closing the stream stops it too.
+ * @throws {TypeError} when `tokens` has no `events$`, or an option is unusable; the message names it.
+ *
+ * @example
+ * ```ts
+ * import { instrument } from 'rx-token-stream/otel'
+ * const stop = instrument(tokens)          // global tracer and meter
+ * // later, if the stream outlives the need:
+ * stop()
+ * ```
+ */
+export function instrument(tokens: Instrumentable, options: InstrumentOptions = {}): () => void {
+  const setup = resolveInstrumentOptions(tokens, options);
+  const spans = new RefreshSpans(setup);
+  const refreshes = new RefreshMetrics(setup);
+  const timeLeft = new TimeLeft(setup);
+
+  const onEvent = (event: TokenEvent): void => {
+    // A TokenStreams adds `key`; a lone TokenStream's events have none.
+    const key = (event as { key?: unknown }).key;
+    const keyed = typeof key === 'string' ? key : undefined;
+    switch (event.type) {
+      case 'refresh-start':
+        spans.start(keyed, event, keyAttributes(keyed, setup.keyAttribute));
+        timeLeft.started(keyed, event);
+        return;
+      case 'refresh-retry':
+        return spans.retry(keyed, event);
+      case 'source':
+        return spans.report(keyed, event);
+      case 'refresh-success':
+        spans.succeeded(keyed, event);
+        refreshes.record(event);
+        timeLeft.succeeded(keyed, event, keyAttributes(keyed, setup.keyAttribute));
+        return;
+      case 'refresh-failure':
+        spans.failed(keyed, event);
+        refreshes.record(event);
+        return;
+      case 'invalidate-ignored':
+        return;
+    }
+  };
+  // The stream (or every key's, for a TokenStreams) closed: nothing is held or running now.
+  const onClose = (): void => {
+    spans.abandonAll();
+    timeLeft.clear();
+  };
+  const subscription = tokens.events$.subscribe({ next: onEvent, complete: onClose });
+
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    subscription.unsubscribe();
+    spans.abandonAll();
+    timeLeft.stop();
+  };
+}
