@@ -26,3 +26,12 @@ export { authorized } from './http/authorized.js';
 export type { AuthorizedOptions, AuthorizedTokens } from './http/authorized.js';
 export { TokenStreams } from './token-streams.js';
 export type { TokenStreamsOptions, TokenStreamHandle, KeyedTokenEvent } from './token-streams.js';
+export { memoryCredentialStore } from './credential-store.js';
+export type {
+  CredentialStore,
+  StoredCredential,
+  RotatedCredential,
+  CredentialExpectation,
+  CredentialFailure,
+  MemoryCredentialStoreOptions,
+} from './credential-store.js';
