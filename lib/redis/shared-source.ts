@@ -22,8 +22,9 @@ export interface SharedTokenSource extends TokenSource {
   /** Where the token, the lock and the announcements live. */
   readonly keys: SharedKeys;
   /**
-   * Closes the subscriber connection, and the client when it came from a URL (a client
-   * passed in stays open). Calls made after it reject with `ERR_TOKEN_CLOSED`. Idempotent.
+   * Ends the calls still running (each releases its lock first) and closes the subscriber
+   * connection, and the client when it came from a URL (a client passed in stays open).
+   * Calls ended by it, or made after it, reject with `ERR_TOKEN_CLOSED`. Idempotent.
    */
   close(): Promise<void>;
 }
@@ -33,9 +34,11 @@ export interface SharedTokenSource extends TokenSource {
  * the token lives in Redis, and only the process holding the lock calls `source`; the
  * others wait for its announcement (and poll, as pub/sub may lose it).
  *
- * While Redis is down or failing, `source` is called directly (each process still makes
- * one call at a time), a `redis-fallback` report appears on the stream's `events$`, and
- * sharing resumes by itself when Redis answers again (`redis-resumed`).
+ * While Redis is down or failing, or its lock key holds something no process of the fleet
+ * wrote, `source` is called directly (each process still makes one call at a time), a
+ * `redis-fallback` report appears on the stream's `events$`, and sharing resumes by itself
+ * when Redis answers again (`redis-resumed`). A stored value the stream would refuse, or
+ * one about to expire, counts as absent: the source is called and its token replaces it.
  *
  * @throws {TypeError} when an option is missing or out of range; the message names it.
  * @example
