@@ -22,4 +22,4 @@ function load(): typeof Api {
 }
 
 /** The OpenTelemetry API, as the application installed it. */
-export const { trace, metrics, SpanStatusCode, ValueType } = load();
+export const { trace, metrics, diag, SpanStatusCode, ValueType } = load();

@@ -41,6 +41,15 @@ export function keyAttributes(key: string | undefined, keyAttribute: KeyAttribut
 // shape may be anything a source put there, so it is not written out.
 const CODE = /^(?:(?:ERR|UND_ERR)_[A-Z0-9_]{1,48}|E[A-Z]{2,20})$/;
 
+// A source report's `kind` is meant to be a short stable name (`redis-fallback`); one of any
+// other shape is not written out, for the same reason as an odd `code`.
+const KIND = /^[a-z][a-z0-9.-]{0,63}$/;
+
+/** The `kind` of a source report, or `_OTHER` when it is not a short lower-case name. */
+export function reportKind(kind: unknown): string {
+  return typeof kind === 'string' && KIND.test(kind) ? kind : '_OTHER';
+}
+
 /**
  * The `error.type` of `error`: its `code` when it has one of a known shape, `_OTHER`
  * otherwise (OpenTelemetry's own fallback value for `error.type`).

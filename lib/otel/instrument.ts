@@ -1,4 +1,5 @@
 import type { TokenEvent } from '../events.js';
+import { diag } from './api.js';
 import { keyAttributes } from './attributes.js';
 import { resolveInstrumentOptions, type Instrumentable, type InstrumentOptions } from './options.js';
 import { RefreshMetrics } from './refresh-metrics.js';
@@ -36,7 +37,7 @@ export function instrument(tokens: Instrumentable, options: InstrumentOptions = 
   const refreshes = new RefreshMetrics(setup);
   const timeLeft = new TimeLeft(setup);
 
-  const onEvent = (event: TokenEvent): void => {
+  const record = (event: TokenEvent): void => {
     // A TokenStreams adds `key`; a lone TokenStream's events have none.
     const key = (event as { key?: unknown }).key;
     const keyed = typeof key === 'string' ? key : undefined;
@@ -63,18 +64,35 @@ export function instrument(tokens: Instrumentable, options: InstrumentOptions = 
     }
   };
   // The stream (or every key's, for a TokenStreams) closed: nothing is held or running now.
-  const onClose = (): void => {
-    spans.abandonAll();
+  const closed = (): void => {
     timeLeft.clear();
+    spans.abandonAll();
   };
-  const subscription = tokens.events$.subscribe({ next: onEvent, complete: onClose });
+  const subscription = tokens.events$.subscribe({
+    next: (event) => guarded(`a ${event.type} event`, () => record(event)),
+    complete: () => guarded('the close of the stream', closed),
+  });
 
   let stopped = false;
   return () => {
     if (stopped) return;
     stopped = true;
     subscription.unsubscribe();
-    spans.abandonAll();
     timeLeft.stop();
+    spans.abandonAll();
   };
+}
+
+/**
+ * Runs `fn`, which records `what`, keeping its error from the stream. Events are published
+ * from inside the stream, and RxJS rethrows a subscriber's error on a timer, where nothing
+ * catches it: a span processor or a metric view that throws must cost its telemetry, never
+ * the process. OpenTelemetry's own diag logger hears of it.
+ */
+function guarded(what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    diag.error(`rx-token-stream/otel: recording ${what} failed`, error);
+  }
 }

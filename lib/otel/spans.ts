@@ -4,7 +4,7 @@
  */
 import type { Attributes, Span } from '@opentelemetry/api';
 import type { RefreshFailureEvent, RefreshRetryEvent, RefreshStartEvent, RefreshSuccessEvent, SourceEvent } from '../events.js';
-import { ATTR, errorType } from './attributes.js';
+import { ATTR, errorType, reportKind } from './attributes.js';
 import { SpanStatusCode } from './api.js';
 import type { InstrumentSetup } from './options.js';
 
@@ -47,7 +47,7 @@ export class RefreshSpans {
 
   /** Records what a source reported about itself (its `kind`; its free-form `detail` is left out). */
   report(key: string | undefined, event: SourceEvent): void {
-    this.#open.get(key)?.addEvent('source-report', { [ATTR.sourceReport]: event.report.kind });
+    this.#open.get(key)?.addEvent('source-report', { [ATTR.sourceReport]: reportKind(event.report.kind) });
   }
 
   succeeded(key: string | undefined, event: RefreshSuccessEvent): void {
@@ -65,7 +65,8 @@ export class RefreshSpans {
       [ATTR.outcome]: 'failure',
       [ATTR.attempts]: event.attempts,
       [ATTR.errorType]: errorType(event.error),
-      [ATTR.causeType]: errorType(event.error.cause),
+      // The stream's own timeout has no cause.
+      ...(event.error.cause === undefined ? {} : { [ATTR.causeType]: errorType(event.error.cause) }),
     });
   }
 

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { createHash } from 'node:crypto';
-import { ROOT_CONTEXT, SpanStatusCode, context, trace, type Context, type ContextManager } from '@opentelemetry/api';
+import { DiagLogLevel, ROOT_CONTEXT, SpanStatusCode, context, diag, trace, type Context, type ContextManager } from '@opentelemetry/api';
 import { catchError, first, map, of, type Observable } from 'rxjs';
 import { TokenStreams, isTokenError, type Token } from 'rx-token-stream';
 import { instrument } from '../../lib/otel/index.js';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { deferred, marbles } from '../support/marbles.js';
 import { everythingRecorded, telemetry, type Telemetry } from './support.js';
 
@@ -85,7 +86,7 @@ describe('otel: refresh spans', () => {
     expect(spans.map(({ attributes }) => attributes)).to.deep.equal([
       { 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'failure', 'token.refresh.attempts': 1, 'error.type': 'ERR_TOKEN_REFRESH', 'token.refresh.cause.type': 'ERR_OAUTH' },
       { 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'failure', 'token.refresh.attempts': 2, 'error.type': 'ERR_TOKEN_REFRESH', 'token.refresh.cause.type': '_OTHER' },
-      { 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'failure', 'token.refresh.attempts': 1, 'error.type': 'ERR_TOKEN_TIMEOUT', 'token.refresh.cause.type': '_OTHER' },
+      { 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'failure', 'token.refresh.attempts': 1, 'error.type': 'ERR_TOKEN_TIMEOUT' },
     ]);
     expect(spans[1]?.events[0]?.attributes?.['error.type']).to.equal('_OTHER');
     expect(everythingRecorded(spans, [])).not.to.match(/SECRET|invalid_client|message/);
@@ -119,11 +120,12 @@ describe('otel: refresh spans', () => {
     expect(run('none')).to.deep.equal([outcome, outcome]);
   });
 
-  it('records what a source reports by its kind only, and adds the caller-given attributes', () => {
+  it('records what a source reports by its kind only (a short name, or _OTHER), and adds the caller-given attributes', () => {
     marbles(({ cold, expectObservable, stream }) => {
       const tokens = stream({
         source: ({ report }) => {
           report({ kind: 'redis-fallback', detail: 'SECRET-DETAIL' });
+          report({ kind: 'fallback after SECRET-ECHO' });
           return cold<Token>('-a', { a: { value: 'SECRET-A' } });
         },
       });
@@ -134,6 +136,7 @@ describe('otel: refresh spans', () => {
     expect(span?.attributes['token.stream']).to.equal('orders');
     expect(span?.events.map(({ name, attributes }) => ({ name, attributes }))).to.deep.equal([
       { name: 'source-report', attributes: { 'token.source.report': 'redis-fallback' } },
+      { name: 'source-report', attributes: { 'token.source.report': '_OTHER' } },
     ]);
     expect(everythingRecorded(t.spans(), [])).not.to.match(/SECRET/);
   });
@@ -150,6 +153,24 @@ describe('otel: refresh spans', () => {
     stop();
     expect(t.spans().map(({ attributes }) => attributes['token.refresh.outcome'])).to.deep.equal(['abandoned', 'abandoned']);
     stopping.close();
+  });
+
+  it('keeps a throwing span processor from the stream, and tells the diag logger', () => {
+    const logged: unknown[][] = [];
+    diag.setLogger({ error: (...args) => logged.push(args), warn() {}, info() {}, debug() {}, verbose() {} }, DiagLogLevel.ERROR);
+    const broken = new BasicTracerProvider({
+      spanProcessors: [{ onStart: () => { throw new Error('processor bug'); }, onEnd() {}, forceFlush: async () => {}, shutdown: async () => {} }],
+    });
+    try {
+      marbles(({ cold, expectObservable, stream }) => {
+        const tokens = stream({ source: () => cold<Token>('-a', { a: { value: 'A' } }) });
+        instrument(tokens, { tracer: broken.getTracer('spec'), meter: t.meter });
+        expectObservable(valueOf(tokens.token$)).toBe('-(a|)', { a: 'A' });
+      });
+      expect(logged.map(([message]) => message)).to.deep.equal(['rx-token-stream/otel: recording a refresh-start event failed']);
+    } finally {
+      diag.disable();
+    }
   });
 
   it('makes the span a child of the context active when the refresh starts', () => {
