@@ -5,7 +5,7 @@
  */
 import type { Counter, Histogram } from '@opentelemetry/api';
 import type { RefreshFailureEvent, RefreshSuccessEvent } from '../events.js';
-import { ATTR, errorType } from './attributes.js';
+import { ATTR, errorType, type RefreshOutcome } from './attributes.js';
 import { ValueType } from './api.js';
 import type { InstrumentSetup } from './options.js';
 
@@ -39,10 +39,11 @@ export class RefreshMetrics {
 
   /** Records one refresh that ended. `durationMs` is on the streams' scheduler. */
   record(event: RefreshSuccessEvent | RefreshFailureEvent): void {
+    const outcome: RefreshOutcome = event.type === 'refresh-success' ? 'success' : 'failure';
     const attributes = {
       ...this.#setup.attributes,
       [ATTR.reason]: event.reason,
-      [ATTR.outcome]: event.type === 'refresh-success' ? 'success' : 'failure',
+      [ATTR.outcome]: outcome,
       ...(event.type === 'refresh-failure' ? { [ATTR.errorType]: errorType(event.error) } : {}),
     };
     this.#count.add(1, attributes);

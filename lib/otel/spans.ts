@@ -4,7 +4,7 @@
  */
 import type { Attributes, Span } from '@opentelemetry/api';
 import type { RefreshFailureEvent, RefreshRetryEvent, RefreshStartEvent, RefreshSuccessEvent, SourceEvent } from '../events.js';
-import { ATTR, errorType, reportKind } from './attributes.js';
+import { ATTR, errorType, reportKind, type RefreshOutcome } from './attributes.js';
 import { SpanStatusCode } from './api.js';
 import type { InstrumentSetup } from './options.js';
 
@@ -51,7 +51,7 @@ export class RefreshSpans {
   }
 
   succeeded(key: string | undefined, event: RefreshSuccessEvent): void {
-    this.#end(key, { [ATTR.outcome]: 'success', [ATTR.attempts]: event.attempts });
+    this.#end(key, 'success', { [ATTR.attempts]: event.attempts });
   }
 
   /**
@@ -61,8 +61,7 @@ export class RefreshSpans {
   failed(key: string | undefined, event: RefreshFailureEvent): void {
     const span = this.#open.get(key);
     span?.setStatus({ code: SpanStatusCode.ERROR });
-    this.#end(key, {
-      [ATTR.outcome]: 'failure',
+    this.#end(key, 'failure', {
       [ATTR.attempts]: event.attempts,
       [ATTR.errorType]: errorType(event.error),
       // The stream's own timeout has no cause.
@@ -76,14 +75,14 @@ export class RefreshSpans {
   }
 
   #abandon(key: string | undefined): void {
-    this.#end(key, { [ATTR.outcome]: 'abandoned' });
+    this.#end(key, 'abandoned', {});
   }
 
-  #end(key: string | undefined, attributes: Attributes): void {
+  #end(key: string | undefined, outcome: RefreshOutcome, attributes: Attributes): void {
     const span = this.#open.get(key);
     if (span === undefined) return;
     this.#open.delete(key);
-    span.setAttributes(attributes);
+    span.setAttributes({ [ATTR.outcome]: outcome, ...attributes });
     span.end();
   }
 }
