@@ -27,10 +27,10 @@ export interface RedisSharedOptions {
    */
   keyPrefix?: string;
   /**
-   * How long the wrapped source may run: the source is aborted after that, so that a
-   * process never calls the auth server without holding the lock. Give it the
-   * TokenStream's `timeoutMs`.
-   * @default 10_000
+   * The longest the wrapped source may run: the source is aborted after that, so that a
+   * process never calls the auth server without holding the lock.
+   * @default what is left of the stream's own attempt (`context.deadline`, from the
+   * stream's `timeoutMs`), or 10_000 for a call without a deadline
    */
   sourceTimeoutMs?: number;
   /**
@@ -38,13 +38,13 @@ export interface RedisSharedOptions {
    * `sourceTimeoutMs`: a holder whose lock expires in the middle of its call lets a
    * second process call the auth server. It is also how long the others wait before they
    * take over from a holder that died.
-   * @default sourceTimeoutMs * 1.5
+   * @default the call's source timeout * 1.5
    */
   lockTtlMs?: number;
   /**
    * How long one call waits for another process's refresh before it fails with a
-   * retryable `ERR_TOKEN_TIMEOUT`. The TokenStream's own `timeoutMs` may end it sooner.
-   * @default lockTtlMs * 2
+   * retryable `ERR_TOKEN_TIMEOUT`. It never outlasts the stream's own attempt.
+   * @default the call's lock TTL * 2
    */
   waitTimeoutMs?: number;
   /**
@@ -77,9 +77,38 @@ export interface RedisSharedOptions {
   scheduler?: SchedulerLike;
 }
 
-/** The options with every default filled in. */
-export interface ResolvedOptions extends Required<Omit<RedisSharedOptions, 'redis'>> {
+type PerCall = 'sourceTimeoutMs' | 'lockTtlMs' | 'waitTimeoutMs';
+
+/**
+ * The options with every default filled in, but for the bounds of a call, which come from
+ * each call's deadline unless given (see {@link callLimits}).
+ */
+export interface ResolvedOptions extends Required<Omit<RedisSharedOptions, 'redis' | PerCall>> {
   redis: Redis | string;
+  sourceTimeoutMs: number | undefined;
+  lockTtlMs: number | undefined;
+  waitTimeoutMs: number | undefined;
+}
+
+/** The bounds of one call. */
+export type CallLimits = Required<Pick<RedisSharedOptions, PerCall>>;
+
+/** A call without a deadline of its own (a source called outside a stream) gets this long. */
+const DEFAULT_SOURCE_TIMEOUT_MS = 10_000;
+
+/**
+ * The bounds of one call: each option as given, or else derived from what is left of the
+ * stream's attempt, so that the stream's `timeoutMs` never has to be copied here. The lock
+ * always outlives the source call (1.5 times as long), so that no second process calls the
+ * auth server while the first still may.
+ * @param streamLeftMs how long the stream still waits for this call; Infinity if unknown.
+ */
+export function callLimits(options: ResolvedOptions, streamLeftMs: number): CallLimits {
+  const fromStream = Number.isFinite(streamLeftMs) ? Math.max(1, Math.ceil(streamLeftMs)) : DEFAULT_SOURCE_TIMEOUT_MS;
+  const sourceTimeoutMs =
+    options.sourceTimeoutMs ?? (options.lockTtlMs === undefined ? fromStream : Math.min(fromStream, Math.floor(options.lockTtlMs / 1.5)));
+  const lockTtlMs = options.lockTtlMs ?? Math.ceil(sourceTimeoutMs * 1.5);
+  return { sourceTimeoutMs, lockTtlMs, waitTimeoutMs: options.waitTimeoutMs ?? lockTtlMs * 2 };
 }
 
 const check = optionChecker('redisShared');
@@ -98,7 +127,9 @@ export function resolveOptions(options: RedisSharedOptions): ResolvedOptions {
     redis,
     key,
     keyPrefix = '',
-    sourceTimeoutMs = 10_000,
+    sourceTimeoutMs,
+    lockTtlMs,
+    waitTimeoutMs,
     pollMs = 250,
     commandTimeoutMs = 1_000,
     connectTimeoutMs = 5_000,
@@ -111,17 +142,17 @@ export function resolveOptions(options: RedisSharedOptions): ResolvedOptions {
   );
   check(isNonEmptyString(key), 'key', 'a non-empty string');
   check(typeof keyPrefix === 'string', 'keyPrefix', 'a string');
-  check(isTimer(sourceTimeoutMs), 'sourceTimeoutMs', TIMER_RULE);
-  const { lockTtlMs = Math.ceil(sourceTimeoutMs * 1.5) } = options;
-  check(isPositiveFinite(lockTtlMs), 'lockTtlMs', 'a finite number > 0');
+  check(sourceTimeoutMs === undefined || isTimer(sourceTimeoutMs), 'sourceTimeoutMs', TIMER_RULE);
+  check(lockTtlMs === undefined || isPositiveFinite(lockTtlMs), 'lockTtlMs', 'a finite number > 0');
   check(
-    lockTtlMs > sourceTimeoutMs,
+    lockTtlMs === undefined || lockTtlMs > (sourceTimeoutMs ?? 0),
     'lockTtlMs',
     `longer than sourceTimeoutMs (${sourceTimeoutMs}), or a holder's lock could expire in the ` +
       'middle of its call and let a second process call the auth server',
   );
-  const { waitTimeoutMs = lockTtlMs * 2, scheduler = asyncScheduler } = options;
-  check(isPositiveFinite(waitTimeoutMs), 'waitTimeoutMs', 'a finite number > 0');
+  check(lockTtlMs === undefined || sourceTimeoutMs !== undefined || lockTtlMs >= 2, 'lockTtlMs', 'at least 2');
+  const { scheduler = asyncScheduler } = options;
+  check(waitTimeoutMs === undefined || isPositiveFinite(waitTimeoutMs), 'waitTimeoutMs', 'a finite number > 0');
   check(isTimer(pollMs), 'pollMs', TIMER_RULE);
   check(isTimer(commandTimeoutMs), 'commandTimeoutMs', TIMER_RULE);
   check(isTimer(connectTimeoutMs), 'connectTimeoutMs', TIMER_RULE);

@@ -11,7 +11,7 @@ import { callSource } from '../source-call.js';
 import type { Token, TokenSource, TokenSourceContext } from '../token.js';
 import { RedisConnection } from './connection.js';
 import { Notifications } from './notifications.js';
-import { resolveOptions, type RedisSharedOptions, type ResolvedOptions } from './options.js';
+import { callLimits, resolveOptions, type CallLimits, type RedisSharedOptions, type ResolvedOptions } from './options.js';
 import { pause, whenAborted } from './pause.js';
 import { readShared, releaseIfOwner, sharedKeys, writeIfOwner, type SharedKeys, type SharedState } from './scripts.js';
 import { MAX_STORED_BYTES, parseStored, storedForm, type StoredToken } from './stored-token.js';
@@ -116,9 +116,12 @@ class SharedSource {
 
   async #obtain(context: TokenSourceContext): Promise<Token> {
     if (this.#closing.signal.aborted) throw sharedSourceClosedError();
-    const { pollMs, waitTimeoutMs } = this.#options;
+    const { pollMs } = this.#options;
     const signals = [context.signal, this.#closing.signal];
-    const deadline = this.#scheduler.now() + waitTimeoutMs;
+    const streamDeadline = this.#streamDeadline(context);
+    const limits = callLimits(this.#options, streamDeadline - this.#scheduler.now());
+    const { waitTimeoutMs } = limits;
+    const deadline = Math.min(this.#scheduler.now() + waitTimeoutMs, streamDeadline);
     try {
       for (;;) {
         const roundAt = this.#scheduler.now();
@@ -129,11 +132,11 @@ class SharedSource {
         // would fail every demand, so the source is called directly, and that is reported.
         if (typeof lock === 'object') throw redisUnavailableError('lock', lock.unusable);
         const owner = randomUUID();
-        if (lock === 'free' && (await this.#lock(owner))) {
+        if (lock === 'free' && (await this.#lock(owner, limits.lockTtlMs))) {
           // Another process may have stored a token and released its lock between our
           // read and our SET NX: look again before calling the auth server.
           const current = this.#usable((await this.#read('read')).raw, context);
-          if (current === undefined) return await this.#refreshHolding(owner, context);
+          if (current === undefined) return await this.#refreshHolding(owner, context, limits);
           await this.#release(owner);
           return this.#shared(current.token, context);
         }
@@ -160,14 +163,14 @@ class SharedSource {
       if (this.#closing.signal.aborted) throw sharedSourceClosedError();
       if (!isRedisUnavailableError(error)) throw error;
       this.#fallBack(error, context);
-      return this.#call(context);
+      return this.#call(context, limits);
     }
   }
 
-  async #refreshHolding(owner: string, context: TokenSourceContext): Promise<Token> {
+  async #refreshHolding(owner: string, context: TokenSourceContext, limits: CallLimits): Promise<Token> {
     let token: Token;
     try {
-      token = await this.#call(context);
+      token = await this.#call(context, limits);
     } catch (error) {
       // Let a waiter take over now rather than when the lock expires.
       await this.#release(owner);
@@ -200,25 +203,36 @@ class SharedSource {
   }
 
   /**
-   * Calls the wrapped source as the stream would (checked, within `sourceTimeoutMs`), and
+   * Calls the wrapped source as the stream would (checked, within the call's source
+   * timeout, which its lock outlives), and
    * ends it when the caller aborts or the shared source is closed: a source that ignores
    * its signal cannot keep a caller, or the lock, waiting.
    */
-  #call(context: TokenSourceContext): Promise<Token> {
+  #call(context: TokenSourceContext, { sourceTimeoutMs }: CallLimits): Promise<Token> {
     const { signal, ...rest } = context;
-    const limits = { timeoutMs: this.#options.sourceTimeoutMs, scheduler: this.#scheduler };
+    const limits = { timeoutMs: sourceTimeoutMs, scheduler: this.#scheduler };
     // The abort first: a signal that has already aborted ends the call before the source runs.
     return firstValueFrom(race(whenAborted([signal, this.#closing.signal]), callSource(this.#source, rest, limits)));
+  }
+
+  /**
+   * When the stream abandons this call (`context.deadline`): no wait or call here need
+   * outlast it. Infinity when there is none, or when it is not ahead of this clock (a
+   * stream on another clock, such as a virtual one: its own signal still ends the call).
+   */
+  #streamDeadline(context: TokenSourceContext): number {
+    const { deadline } = context;
+    return deadline !== undefined && deadline > this.#scheduler.now() ? deadline : Infinity;
   }
 
   #read(step: string): Promise<SharedState> {
     return this.#connection.run(step, (client) => readShared(client, this.keys, MAX_STORED_BYTES));
   }
 
-  async #lock(owner: string): Promise<boolean> {
+  async #lock(owner: string, ttlMs: number): Promise<boolean> {
     const { lockKey } = this.keys;
     // PX takes whole milliseconds: a fraction would make Redis refuse every lock.
-    const lockTtlMs = Math.ceil(this.#options.lockTtlMs);
+    const lockTtlMs = Math.ceil(ttlMs);
     return (await this.#connection.run('lock', (client) => client.set(lockKey, owner, 'PX', lockTtlMs, 'NX'))) === 'OK';
   }
 

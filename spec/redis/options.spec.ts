@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { TokenSource } from 'rx-token-stream';
 import { redisShared, type RedisSharedOptions } from 'rx-token-stream/redis';
+import { callLimits, resolveOptions } from '../../lib/redis/options.js';
 
 describe('redisShared options', () => {
   const source: TokenSource = async () => ({ value: 'x' });
@@ -46,5 +47,27 @@ describe('redisShared options', () => {
 
   it('refuses a source that is not a function', () => {
     expect(() => redisShared(undefined as never, base)).to.throw(TypeError, /`source` must be a function/);
+  });
+});
+
+describe('redisShared: the bounds of one call follow the stream', () => {
+  const base = { redis: 'redis://127.0.0.1:1', key: 'k' } as const;
+  const limitsOf = (options: Partial<RedisSharedOptions>, streamLeftMs: number) =>
+    callLimits(resolveOptions({ ...base, ...options }), streamLeftMs);
+
+  it('derives the source timeout, the lock and the wait from what is left of the stream attempt', () => {
+    expect(limitsOf({}, 2_000)).to.deep.equal({ sourceTimeoutMs: 2_000, lockTtlMs: 3_000, waitTimeoutMs: 6_000 });
+    expect(limitsOf({}, 30_000)).to.deep.equal({ sourceTimeoutMs: 30_000, lockTtlMs: 45_000, waitTimeoutMs: 90_000 });
+  });
+
+  it('uses 10 s for a call without a deadline, and what is given over what is derived', () => {
+    expect(limitsOf({}, Number.POSITIVE_INFINITY)).to.deep.equal({ sourceTimeoutMs: 10_000, lockTtlMs: 15_000, waitTimeoutMs: 30_000 });
+    expect(limitsOf({ sourceTimeoutMs: 500 }, 2_000)).to.deep.equal({ sourceTimeoutMs: 500, lockTtlMs: 750, waitTimeoutMs: 1_500 });
+    expect(limitsOf({ waitTimeoutMs: 100 }, 2_000)).to.deep.equal({ sourceTimeoutMs: 2_000, lockTtlMs: 3_000, waitTimeoutMs: 100 });
+  });
+
+  it('keeps the source call shorter than a given lock', () => {
+    expect(limitsOf({ lockTtlMs: 3_000 }, 30_000)).to.deep.equal({ sourceTimeoutMs: 2_000, lockTtlMs: 3_000, waitTimeoutMs: 6_000 });
+    expect(limitsOf({ lockTtlMs: 3_000 }, 1_000)).to.deep.equal({ sourceTimeoutMs: 1_000, lockTtlMs: 3_000, waitTimeoutMs: 6_000 });
   });
 });
