@@ -13,4 +13,5 @@ export const scenarios: Record<string, ScenarioEntry> = {
   'http-overhead': { load: async () => (await import('./http-overhead.js')).httpOverhead },
   memory: { load: async () => (await import('./memory.js')).memory },
   fleet: { load: async () => (await import('./fleet.js')).fleet },
+  'many-keys': { load: async () => (await import('./many-keys.js')).manyKeys },
 };
