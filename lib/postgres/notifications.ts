@@ -1,0 +1,109 @@
+import type { Notification, Pool, PoolClient } from 'pg';
+import type { SchedulerLike } from 'rxjs';
+import { checkout, giveBack, within } from './connection.js';
+import { storeTimeoutError } from './errors.js';
+import { escapeIdentifier } from './pg.js';
+
+const noop = (): void => {};
+
+/**
+ * The waiters of one store and the one connection that LISTENs for them: taken from the pool
+ * on the first wait, held until `close()`, destroyed (never given back with a LISTEN on it).
+ *
+ * A NOTIFY reaches only a connection that was listening when the change committed. So each
+ * time listening (re)starts, every waiter is woken once to read again: a change made before
+ * the LISTEN took effect is then read rather than missed until the waiter's timeout. When the
+ * connection drops, waiters are woken for the same reason, and the next wait listens again.
+ */
+export class Notifications {
+  readonly #pool: Pool;
+  readonly #channel: string;
+  readonly #timeoutMs: number;
+  readonly #scheduler: SchedulerLike;
+  /** Wake-ups by key hash. */
+  readonly #waiters = new Map<string, Set<() => void>>();
+  #client: PoolClient | undefined;
+  #connecting: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(pool: Pool, channel: string, timeoutMs: number, scheduler: SchedulerLike) {
+    this.#pool = pool;
+    this.#channel = channel;
+    this.#timeoutMs = timeoutMs;
+    this.#scheduler = scheduler;
+  }
+
+  /**
+   * Resolves on a notification for `hash`, when listening (re)starts or stops, after
+   * `timeoutMs`, or when `signal` aborts. Never rejects: a LISTEN that fails leaves the
+   * wait to its timeout, as polling would.
+   */
+  wait(hash: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    if (this.#closed || signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiters = this.#waiters.get(hash) ?? new Set<() => void>();
+      this.#waiters.set(hash, waiters);
+      const done = (): void => {
+        timer.unsubscribe();
+        signal.removeEventListener('abort', done);
+        waiters.delete(done);
+        if (waiters.size === 0 && this.#waiters.get(hash) === waiters) this.#waiters.delete(hash);
+        resolve();
+      };
+      const timer = this.#scheduler.schedule(done, timeoutMs);
+      signal.addEventListener('abort', done, { once: true });
+      waiters.add(done);
+      if (this.#client === undefined) this.#connecting ??= this.#listen().finally(() => (this.#connecting = undefined));
+    });
+  }
+
+  /** Wakes every waiter and destroys the listening connection. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#connecting;
+    this.#wakeAll();
+    const client = this.#client;
+    this.#client = undefined;
+    if (client === undefined) return;
+    // Destroyed, and awaited, so that no socket of this store outlives close().
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    giveBack(client, true);
+    await within(ended, this.#timeoutMs, this.#scheduler, () => storeTimeoutError('listen', this.#timeoutMs)).catch(noop);
+  }
+
+  async #listen(): Promise<void> {
+    let client: PoolClient;
+    try {
+      client = await checkout(this.#pool, this.#timeoutMs, this.#scheduler, 'listen');
+    } catch {
+      return;
+    }
+    const onNotification = (message: Notification): void => {
+      if (message.channel !== this.#channel || message.payload === undefined) return;
+      for (const wake of [...(this.#waiters.get(message.payload) ?? [])]) wake();
+    };
+    const onLost = (): void => {
+      client.off('notification', onNotification).off('error', onLost).off('end', onLost);
+      if (this.#client !== client) return;
+      this.#client = undefined;
+      giveBack(client, true);
+      this.#wakeAll();
+    };
+    client.on('notification', onNotification).on('error', onLost).on('end', onLost);
+    try {
+      const listen = client.query(`LISTEN ${escapeIdentifier(this.#channel)}`);
+      await within(listen, this.#timeoutMs, this.#scheduler, () => storeTimeoutError('listen', this.#timeoutMs));
+    } catch {
+      client.off('notification', onNotification).off('error', onLost).off('end', onLost);
+      giveBack(client, true);
+      return;
+    }
+    // After close() began, it is waiting for this attempt, and destroys what is in #client.
+    this.#client = client;
+    if (!this.#closed) this.#wakeAll();
+  }
+
+  #wakeAll(): void {
+    for (const waiters of [...this.#waiters.values()]) for (const wake of [...waiters]) wake();
+  }
+}
