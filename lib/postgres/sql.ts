@@ -34,15 +34,16 @@ export const get = (t: string): string => `
   FROM ${t} WHERE key = $1`;
 
 /**
- * $1 key, $2 refresh token, $3 channel, $4 key hash. A new family: the next version (a
- * negative or missing one counts as 0), no access token, no failure. The lease and the fence
- * stay, so that fences only grow.
+ * $1 key, $2 refresh token, $3 channel, $4 key hash. A new family: the next version, no
+ * access token, no failure; a version no holder can have read (missing, negative, past
+ * 2^53 - 2) starts again at 1. The lease and the fence stay, so that fences only grow.
  */
 export const put = (t: string): string => `
   WITH put AS (
     INSERT INTO ${t} AS c (key, refresh_token, version) VALUES ($1, $2, 1)
     ON CONFLICT (key) DO UPDATE
-    SET refresh_token = EXCLUDED.refresh_token, version = GREATEST(c.version, 0) + 1, access_token = NULL, failure = NULL
+    SET refresh_token = EXCLUDED.refresh_token, access_token = NULL, failure = NULL,
+      version = CASE WHEN c.version BETWEEN 0 AND 9007199254740990 THEN c.version + 1 ELSE 1 END
     RETURNING c.version
   )
   SELECT version::text AS version, pg_notify($3, $4) FROM put`;
