@@ -26,12 +26,9 @@ export { authorized } from './http/authorized.js';
 export type { AuthorizedOptions, AuthorizedTokens } from './http/authorized.js';
 export { TokenStreams } from './token-streams.js';
 export type { TokenStreamsOptions, TokenStreamHandle, KeyedTokenEvent } from './token-streams.js';
-export { memoryCredentialStore } from './credential-store.js';
-export type {
-  CredentialStore,
-  StoredCredential,
-  RotatedCredential,
-  CredentialExpectation,
-  CredentialFailure,
-  MemoryCredentialStoreOptions,
-} from './credential-store.js';
+export { memoryCredentialStore } from './memory-credential-store.js';
+export type { MemoryCredentialStoreOptions } from './memory-credential-store.js';
+export type { CredentialStore, StoredCredential, RotatedCredential, CredentialExpectation, CredentialFailure } from './credential-store.js';
+export { refreshTokenGrant } from './oauth2/refresh-token-grant.js';
+export type { RefreshTokenGrantOptions } from './oauth2/refresh-token-grant.js';
+export type { TokenEndpointOptions } from './oauth2/token-endpoint.js';

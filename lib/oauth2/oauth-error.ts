@@ -11,6 +11,9 @@ import { TokenError } from '../errors.js';
  * - `response-too-large`: the response is longer than `maxResponseBytes`; it was not read further.
  * - `network`: no response at all (connection refused or reset, request aborted).
  * - `retry-after`: no request was sent, because an earlier `Retry-After` has not passed.
+ * - `reauth-required`: `refreshTokenGrant` holds no usable refresh token for the key (the
+ *   IdP refused it with `invalid_grant`, or none was stored): only a new consent, saved with
+ *   `store.put`, mends it, and no request is sent until then.
  */
 export type OAuthErrorKind =
   | 'error-response'
@@ -19,7 +22,8 @@ export type OAuthErrorKind =
   | 'invalid-token-response'
   | 'response-too-large'
   | 'network'
-  | 'retry-after';
+  | 'retry-after'
+  | 'reauth-required';
 
 /** What an {@link OAuthError} carries. */
 export interface OAuthErrorDetails {
@@ -48,12 +52,12 @@ export interface OAuthErrorDetails {
 }
 
 /**
- * A client-credentials token request failed. The TokenStream reads `retryable` and
- * `retryAfterMs` to decide whether, and when, to try again.
+ * A token request failed (or, for `retry-after` and `reauth-required`, was not sent). The
+ * TokenStream reads `retryable` and `retryAfterMs` to decide whether, and when, to try again.
  *
- * It never holds the client secret, the request, the response or its body: only the
- * fields below, with what the server or the transport wrote redacted, so that logging it
- * (message, `util.inspect`, `JSON.stringify`) is safe whatever they echoed.
+ * It never holds the client secret, a refresh token, the request, the response or its
+ * body: only the fields below, with what the server or the transport wrote redacted, so
+ * that logging it (message, `util.inspect`, `JSON.stringify`) is safe whatever they echoed.
  *
  * @example
  * ```ts

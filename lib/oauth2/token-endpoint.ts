@@ -85,6 +85,7 @@ export class TokenEndpoint {
   readonly as: oauth.AuthorizationServer;
   readonly client: oauth.Client;
   readonly authenticate: oauth.ClientAuth;
+  readonly clientAuth: ClientAuthMethod;
   readonly scheduler: SchedulerLike;
   /** The `scope` parameter to send, if any. */
   readonly scope: string | undefined;
@@ -146,6 +147,7 @@ export class TokenEndpoint {
     this.as = { issuer: url.origin, token_endpoint: url.href };
     this.client = { client_id: clientId };
     const secret = clientSecret as string;
+    this.clientAuth = clientAuth as ClientAuthMethod;
     this.authenticate = clientAuth === 'none' ? oauth.None() : clientAuth === 'post' ? oauth.ClientSecretPost(secret) : oauth.ClientSecretBasic(secret);
     // The secret alone (the form body of 'post') and inside the Basic credential.
     this.secrets = clientSecret === undefined ? [] : [secret, ...basicCredentials(clientId, secret)];

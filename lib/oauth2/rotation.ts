@@ -1,0 +1,236 @@
+/**
+ * How `refreshTokenGrant` makes one rotation per refresh token, whatever the number of
+ * callers and processes: read the shared credential, take the lease, read again, present
+ * the refresh token once, and save the answer only on the version that was read.
+ */
+import type { SchedulerLike } from 'rxjs';
+import type { CredentialExpectation, CredentialStore, RotatedCredential, StoredCredential } from '../credential-store.js';
+import { tokenProblem, type Token, type TokenSourceContext } from '../token.js';
+import type { OAuthError } from './oauth-error.js';
+import { redactor } from './redact.js';
+import type { RefreshAnswer } from './refresh-request.js';
+import { leaseEndedError, noCredentialError, reauthRequiredError, refusedBeforeError, storeError } from './rotation-failures.js';
+
+/**
+ * A shared access token within this long of its expiry is not handed out: the stream checks
+ * it again a moment later, and the API later still.
+ */
+export const SHARED_TOKEN_MARGIN_MS = 1_000;
+
+/**
+ * The share of the lease within which the refresh token may be presented. The rest is left
+ * for the save, so that it lands while the lease is still held.
+ */
+const PRESENT_SHARE = 0.8;
+
+/** What a {@link Rotation} needs. */
+export interface RotationSetup {
+  store: CredentialStore;
+  scheduler: SchedulerLike;
+  leaseMs: number;
+  pollMs: number;
+  /** A fingerprint of the client settings, kept with a `refused` failure. */
+  client: string;
+  /** The client secret in each form a request carries it. */
+  secrets: readonly string[];
+  /** Presents a refresh token once. */
+  present(refreshToken: string, signal: AbortSignal): Promise<RefreshAnswer>;
+}
+
+const noop = (): void => {};
+
+/** One source call's rotation of the credential `key`. */
+export class Rotation {
+  readonly #setup: RotationSetup;
+  readonly #key: string;
+  readonly #context: TokenSourceContext;
+  /** Every refresh and access token this call has seen: a store's error must quote none. */
+  readonly #seen = new Set<string>();
+
+  constructor(setup: RotationSetup, key: string, context: TokenSourceContext) {
+    this.#setup = setup;
+    this.#key = key;
+    this.#context = context;
+  }
+
+  /** The access token: one a rotation saved, or one this call's rotation gets. */
+  async run(): Promise<Token> {
+    const { store, leaseMs, scheduler } = this.#setup;
+    for (;;) {
+      this.#context.signal.throwIfAborted();
+      const shared = this.#served(await this.#read());
+      if (shared !== undefined) return shared;
+      const leasedAt = scheduler.now();
+      const fence = await this.#step('take the lease', () => store.lease(this.#key, leaseMs));
+      if (fence !== undefined) {
+        const token = await this.#hold(fence, leasedAt);
+        if (token !== undefined) return token;
+      } else {
+        await this.#wait();
+      }
+    }
+  }
+
+  /**
+   * Rotates while holding the lease `fence`. Returns undefined when the lease ended without
+   * a token for a reason that another round may mend (a failure someone else marked first).
+   */
+  async #hold(fence: number, leasedAt: number): Promise<Token | undefined> {
+    const { store, leaseMs, scheduler } = this.#setup;
+    const presentBy = leasedAt + leaseMs * PRESENT_SHARE;
+    let held = true;
+    try {
+      for (;;) {
+        // Read again under the lease: another holder may have saved since the first read.
+        const credential = await this.#read();
+        const shared = this.#served(credential);
+        if (shared !== undefined) return shared;
+        const current = credential as StoredCredential;
+        if (scheduler.now() >= presentBy) throw leaseEndedError(leaseMs);
+        const answer = await this.#present(current.refreshToken, presentBy);
+        const expected: CredentialExpectation = { version: current.version, fence };
+        if (answer.refreshToken !== undefined || answer.ok) {
+          // The IdP rotated: save before anything else, and before any waiter gets the token.
+          const accessToken = answer.ok ? { accessToken: answer.token } : {};
+          const next = { refreshToken: answer.refreshToken ?? current.refreshToken, ...accessToken };
+          this.#seen.add(next.refreshToken);
+          if (answer.ok) this.#seen.add(answer.token.value);
+          held = false;
+          await this.#keep(expected, next);
+          if (answer.ok) return answer.token;
+          throw answer.error;
+        }
+        const { error } = answer;
+        if (!isRefusal(error)) throw error;
+        if (error.error === 'invalid_grant') {
+          // A lost race is no failure: another holder, or a new consent, may have replaced
+          // the refresh token while it was presented. Present the new one instead.
+          if (changed(current, await this.#read())) continue;
+          held = false;
+          const first = await this.#step('mark the credential', () => store.fail(this.#key, expected, { reason: 'reauth-required' }));
+          if (!first) return undefined;
+          this.#context.report({ kind: 'reauth-required', detail: 'the refresh token was refused (invalid_grant); store.put a new one' });
+          throw reauthRequiredError();
+        }
+        // invalid_client and the like: the whole fleet stops asking with these settings.
+        held = false;
+        const failure = { reason: 'refused', error: error.error, client: this.#setup.client } as const;
+        await this.#step('mark the credential', () => store.fail(this.#key, expected, failure));
+        throw error;
+      }
+    } finally {
+      if (held) void store.release(this.#key, fence).then(noop, noop);
+    }
+  }
+
+  /**
+   * Saves a rotation. A store that fails is asked once more, after a read that tells a save
+   * that was made but not acknowledged from one that was not: the rotated refresh token is
+   * the family's only copy. Whatever the store does, the caller still gets the access token.
+   */
+  async #keep(expected: CredentialExpectation, next: RotatedCredential): Promise<void> {
+    const { store } = this.#setup;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const saved = await this.#step('save the rotated credential', () => store.save(this.#key, expected, next));
+        if (!saved) {
+          this.#context.report({ kind: 'credential-save-lost', detail: 'a newer credential was saved while this rotation ran; its refresh token is dropped' });
+        }
+        return;
+      } catch (error) {
+        const stored = await this.#read().catch(() => undefined);
+        if (stored?.refreshToken === next.refreshToken) return;
+        if (attempt === 2) {
+          const { message, cause } = error as Error & { cause?: Error };
+          this.#context.report({ kind: 'credential-save-failed', detail: `${message}: ${cause?.message ?? ''}` });
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * The access token to hand out without a request: the shared one, unless it is about to
+   * expire or is the one the caller is replacing. Throws when the credential cannot be used.
+   */
+  #served(credential: StoredCredential | undefined): Token | undefined {
+    if (credential === undefined) throw noCredentialError();
+    const { accessToken, failure } = credential;
+    if (failure?.reason === 'reauth-required') throw reauthRequiredError();
+    const now = this.#setup.scheduler.now();
+    if (
+      accessToken !== undefined &&
+      tokenProblem(accessToken, now + SHARED_TOKEN_MARGIN_MS) === undefined &&
+      accessToken.value !== this.#context.previous?.value
+    ) {
+      return accessToken;
+    }
+    if (failure?.reason === 'refused' && failure.client === this.#setup.client) throw refusedBeforeError(failure.error);
+    return undefined;
+  }
+
+  async #read(): Promise<StoredCredential | undefined> {
+    const credential = await this.#step('read the credential', () => this.#setup.store.get(this.#key));
+    if (credential !== undefined) this.#seen.add(credential.refreshToken);
+    if (credential?.accessToken !== undefined) this.#seen.add(credential.accessToken.value);
+    return credential;
+  }
+
+  /** Presents the refresh token, abandoning the request at `presentBy`. */
+  async #present(refreshToken: string, presentBy: number): Promise<RefreshAnswer> {
+    const { scheduler, leaseMs } = this.#setup;
+    const { signal } = this.#context;
+    const controller = new AbortController();
+    const abort = (): void => controller.abort(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    const timer = scheduler.schedule(() => controller.abort(leaseEndedError(leaseMs)), Math.max(0, presentBy - scheduler.now()));
+    try {
+      return await this.#setup.present(refreshToken, controller.signal);
+    } finally {
+      timer.unsubscribe();
+      signal.removeEventListener('abort', abort);
+    }
+  }
+
+  /** Waits for the holder: until the store says something changed, or `pollMs` passed. */
+  async #wait(): Promise<void> {
+    const { store, scheduler, pollMs } = this.#setup;
+    const { signal, deadline } = this.#context;
+    // Up to the stream's deadline, when it comes first: the stream aborts the call then.
+    const left = deadline === undefined ? pollMs : deadline - scheduler.now();
+    const ms = left > 0 ? Math.min(pollMs, left) : pollMs;
+    if (store.changed !== undefined) {
+      const changes = store.changed.bind(store);
+      await this.#step('wait for a change', () => changes(this.#key, ms, signal));
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        timer.unsubscribe();
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = scheduler.schedule(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** Runs one store step; its failure becomes a retryable error that quotes no secret. */
+  async #step<T>(step: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw storeError(step, error, redactor([...this.#setup.secrets, ...this.#seen]));
+    }
+  }
+}
+
+/** An RFC 6749 5.2 answer that asking again cannot change. */
+function isRefusal(error: OAuthError): error is OAuthError & { error: string } {
+  return error.kind === 'error-response' && !error.retryable && error.error !== undefined;
+}
+
+/** Whether the credential read now is not the one that was presented. */
+function changed(presented: StoredCredential, now: StoredCredential | undefined): boolean {
+  return now === undefined || now.version !== presented.version || now.refreshToken !== presented.refreshToken || now.failure !== undefined;
+}
