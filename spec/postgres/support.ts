@@ -2,6 +2,7 @@
 // spec-wide server and a table of its own, made by migrate() and dropped afterwards
 // (POSTGRES_URL may name a database that outlives the run), and the stores it made, closed.
 import { randomUUID } from 'node:crypto';
+import { connect, createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import { requirePostgres } from '../support/postgres-server.js';
 import { postgresCredentialStore, type PostgresCredentialStore, type PostgresCredentialStoreOptions } from '../../lib/postgres/index.js';
@@ -33,6 +34,59 @@ export async function until(check: () => Promise<boolean> | boolean, what: strin
 export async function leaseRanOut(pool: pg.Pool, table: string, key: string): Promise<boolean> {
   const { rows } = await pool.query(`SELECT lease_until IS NULL OR lease_until <= clock_timestamp() AS out FROM ${table} WHERE key = $1`, [key]);
   return rows[0]?.out !== false;
+}
+
+/** A loopback TCP proxy to a PostgreSQL server, whose connections a spec can cut. */
+export interface CuttableProxy {
+  /** The server's URL, through the proxy. */
+  url: string;
+  /** How many connections pass through it now. */
+  readonly connections: number;
+  /** Resets every connection through it now, as a network fault or a crashed server would. */
+  cut(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a {@link CuttableProxy} to the server at `url`. */
+export async function cuttableProxy(url: string): Promise<CuttableProxy> {
+  const target = new URL(url);
+  const pairs = new Set<[Socket, Socket]>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    const drop = (): void => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const proxied = new URL(url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(port);
+  const cut = (): void => {
+    for (const [client, upstream] of [...pairs]) {
+      client.resetAndDestroy();
+      upstream.destroy();
+    }
+  };
+  return {
+    url: proxied.href,
+    get connections() {
+      return pairs.size;
+    },
+    cut,
+    close: () =>
+      new Promise<void>((resolve) => {
+        cut();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /**
