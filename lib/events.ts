@@ -25,6 +25,11 @@ export interface RefreshSuccessEvent {
   type: 'refresh-success';
   reason: RefreshReason;
   attempts: number;
+  /**
+   * How many callers it served: the `getToken()` calls and `token$` subscribers that came
+   * for a token since the previous refresh ended (0 for a background refresh nobody waited on).
+   */
+  callers: number;
   durationMs: number;
   /** The new token's expiry, if it has one. The token itself is never in an event. */
   expiresAt: number | undefined;
@@ -36,6 +41,8 @@ export interface RefreshFailureEvent {
   type: 'refresh-failure';
   reason: RefreshReason;
   attempts: number;
+  /** How many callers came for the token it failed to bring (as {@link RefreshSuccessEvent.callers}). */
+  callers: number;
   durationMs: number;
   error: TokenError;
   at: number;
@@ -44,6 +51,15 @@ export interface RefreshFailureEvent {
 /** `invalidate()` named a token that is no longer current (a late 401): nothing happened. */
 export interface InvalidateIgnoredEvent {
   type: 'invalidate-ignored';
+  at: number;
+}
+
+/**
+ * The stream closed: by `close()`, or because a `TokenStreams` evicted its key. It holds
+ * no token and runs no refresh any more; the last event of a stream.
+ */
+export interface StreamClosedEvent {
+  type: 'closed';
   at: number;
 }
 
@@ -61,4 +77,5 @@ export type TokenEvent =
   | RefreshSuccessEvent
   | RefreshFailureEvent
   | InvalidateIgnoredEvent
-  | SourceEvent;
+  | SourceEvent
+  | StreamClosedEvent;

@@ -13,6 +13,7 @@ export type {
   RefreshFailureEvent,
   InvalidateIgnoredEvent,
   SourceEvent,
+  StreamClosedEvent,
 } from './events.js';
 export { authFetch } from './http/auth-fetch.js';
 export type { AuthFetchOptions, AuthFetchTokens, FetchFunction, FetchResponseLike } from './http/auth-fetch.js';

@@ -15,6 +15,8 @@ export interface RefreshContext {
   setup: StreamSetup;
   /** Publishes on the stream's `events$` (a closed stream ignores it). */
   publish: (event: TokenEvent) => void;
+  /** How many callers this refresh serves (read, and so counted, once, when it ends). */
+  callers: () => number;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface RefreshContext {
  * @returns an Observable of the one new token; it errors with the final `TokenError`
  * (`ERR_TOKEN_TIMEOUT` or `ERR_TOKEN_REFRESH`, with `attempts`).
  */
-export function refresh({ setup, publish }: RefreshContext, reason: RefreshReason, previous: Token | undefined): Observable<Token> {
+export function refresh({ setup, publish, callers }: RefreshContext, reason: RefreshReason, previous: Token | undefined): Observable<Token> {
   const { source, scheduler, timeoutMs, retry: policy } = setup;
   return defer(() => {
     const startedAt = scheduler.now();
@@ -48,13 +50,13 @@ export function refresh({ setup, publish }: RefreshContext, reason: RefreshReaso
       }),
       tap((token) => {
         const at = scheduler.now();
-        publish({ type: 'refresh-success', reason, attempts, durationMs: at - startedAt, expiresAt: token.expiresAt, at });
+        publish({ type: 'refresh-success', reason, attempts, callers: callers(), durationMs: at - startedAt, expiresAt: token.expiresAt, at });
       }),
       catchError((error: unknown) => {
         const at = scheduler.now();
         // The failure event carries the very error the waiters get.
         const final = refreshError(error, attempts);
-        publish({ type: 'refresh-failure', reason, attempts, durationMs: at - startedAt, error: final, at });
+        publish({ type: 'refresh-failure', reason, attempts, callers: callers(), durationMs: at - startedAt, error: final, at });
         return throwError(() => final);
       }),
     );

@@ -72,6 +72,10 @@ export class TokenStream {
   #keepFresh: Subscription | undefined;
   /** Whether a refresh runs. Only observed (by {@link isIdle}): exhaustMap is the gate. */
   #refreshing = false;
+  /** Callers that came for a token since the last refresh ended: its events' `callers`. */
+  #callers = 0;
+  /** Set while getToken's own shared subscription is made, which is no caller of its own. */
+  #sharing = false;
   #closed = false;
 
   /**
@@ -107,6 +111,7 @@ export class TokenStream {
       this.#refreshIfDue(now);
       return Promise.resolve(held);
     }
+    this.#callers += 1;
     const shared = this.#shared ?? this.#share();
     if (signal === undefined) return shared;
     return new Promise<Token>((resolve, reject) => {
@@ -144,6 +149,7 @@ export class TokenStream {
    */
   close(): void {
     if (this.#closed) return;
+    this.#publish({ type: 'closed', at: this.#setup.scheduler.now() });
     this.#closed = true;
     this.#stopKeepFresh();
     this.#lane.unsubscribe();
@@ -167,6 +173,7 @@ export class TokenStream {
       // The hot path, first() of a fresh token: nothing left to wait for, so nothing to register.
       if (subscriber.closed) return this.#refreshIfDue(now);
     }
+    if (!fresh && !this.#sharing) this.#callers += 1;
     this.#waiters.add(subscriber, fresh, () => {
       if (this.#waiters.size === 0) this.#stopKeepFresh();
     });
@@ -185,15 +192,20 @@ export class TokenStream {
   #share(): Promise<Token> {
     let settled = false;
     const shared = new Promise<Token>((resolve, reject) => {
-      this.token$
-        .pipe(
-          first(),
-          finalize(() => {
-            settled = true;
-            this.#shared = undefined;
-          }),
-        )
-        .subscribe({ next: resolve, error: reject });
+      this.#sharing = true;
+      try {
+        this.token$
+          .pipe(
+            first(),
+            finalize(() => {
+              settled = true;
+              this.#shared = undefined;
+            }),
+          )
+          .subscribe({ next: resolve, error: reject });
+      } finally {
+        this.#sharing = false;
+      }
     });
     // A synchronous source settles it before this line: then there is nothing to share.
     if (!settled) this.#shared = shared;
@@ -218,7 +230,12 @@ export class TokenStream {
   #run(reason: RefreshReason): Observable<never> {
     let outcome: Outcome | undefined;
     this.#refreshing = true;
-    return refresh({ setup: this.#setup, publish: (event) => this.#publish(event) }, reason, this.#last).pipe(
+    const callers = (): number => {
+      const served = this.#callers;
+      this.#callers = 0;
+      return served;
+    };
+    return refresh({ setup: this.#setup, publish: (event) => this.#publish(event), callers }, reason, this.#last).pipe(
       tap({ next: (token) => (outcome = { token }), error: (error: TokenError) => (outcome = { error }) }),
       ignoreElements(),
       catchError(() => EMPTY),

@@ -206,7 +206,8 @@ export class TokenStreams {
     const held = this.#held.get(key);
     if (held === undefined) return;
     this.#held.delete(key);
-    held.events.unsubscribe();
+    // Closed first, so that its `closed` event reaches events$ with the key.
     held.stream.close();
+    held.events.unsubscribe();
   }
 }

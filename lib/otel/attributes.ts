@@ -13,6 +13,7 @@ export const ATTR = {
   reason: 'token.refresh.reason',
   outcome: 'token.refresh.outcome',
   attempts: 'token.refresh.attempts',
+  callers: 'token.refresh.callers',
   attempt: 'token.refresh.attempt',
   retryDelayMs: 'token.refresh.retry.delay_ms',
   causeType: 'token.refresh.cause.type',

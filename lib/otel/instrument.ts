@@ -59,6 +59,11 @@ export function instrument(tokens: Instrumentable, options: InstrumentOptions = 
         spans.failed(keyed, event);
         refreshes.record(event);
         return;
+      case 'closed':
+        // One stream closed (a TokenStreams evicted its key): what it held or ran is gone.
+        spans.abandon(keyed);
+        timeLeft.drop(keyed);
+        return;
       case 'invalidate-ignored':
         return;
     }

@@ -12,6 +12,10 @@ import type { InstrumentSetup } from './options.js';
 /** The metric names. */
 export const REFRESHES = 'token.refreshes';
 export const REFRESH_DURATION = 'token.refresh.duration';
+export const REFRESH_CALLERS = 'token.refresh.callers';
+
+// Callers per refresh span from 0 (a background refresh) to a 401 storm of thousands.
+const CALLER_BUCKETS = [0, 1, 2, 5, 10, 50, 100, 500, 1_000, 5_000, 10_000];
 
 // OpenTelemetry's HTTP duration buckets, in seconds, up to 60 s: a refresh that retries
 // with backoff takes seconds, and the SDK's default buckets are meant for milliseconds.
@@ -22,6 +26,7 @@ export class RefreshMetrics {
   readonly #setup: InstrumentSetup;
   readonly #count: Counter;
   readonly #duration: Histogram;
+  readonly #callers: Histogram;
 
   constructor(setup: InstrumentSetup) {
     this.#setup = setup;
@@ -34,6 +39,12 @@ export class RefreshMetrics {
       description: 'How long a token refresh took, its retries included',
       unit: 's',
       advice: { explicitBucketBoundaries: BUCKETS },
+    });
+    this.#callers = setup.meter.createHistogram(REFRESH_CALLERS, {
+      description: 'How many callers a token refresh served: one call to the auth server for all of them',
+      unit: '{caller}',
+      valueType: ValueType.INT,
+      advice: { explicitBucketBoundaries: CALLER_BUCKETS },
     });
   }
 
@@ -48,5 +59,6 @@ export class RefreshMetrics {
     };
     this.#count.add(1, attributes);
     this.#duration.record(event.durationMs / 1000, attributes);
+    this.#callers.record(event.callers, attributes);
   }
 }

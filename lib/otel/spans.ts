@@ -51,7 +51,7 @@ export class RefreshSpans {
   }
 
   succeeded(key: string | undefined, event: RefreshSuccessEvent): void {
-    this.#end(key, 'success', { [ATTR.attempts]: event.attempts });
+    this.#end(key, 'success', { [ATTR.attempts]: event.attempts, [ATTR.callers]: event.callers });
   }
 
   /**
@@ -63,6 +63,7 @@ export class RefreshSpans {
     span?.setStatus({ code: SpanStatusCode.ERROR });
     this.#end(key, 'failure', {
       [ATTR.attempts]: event.attempts,
+      [ATTR.callers]: event.callers,
       [ATTR.errorType]: errorType(event.error),
       // The stream's own timeout has no cause.
       ...(event.error.cause === undefined ? {} : { [ATTR.causeType]: errorType(event.error.cause) }),
@@ -72,6 +73,11 @@ export class RefreshSpans {
   /** Ends every open span as `abandoned`: its stream closed, or the instrumentation stopped. */
   abandonAll(): void {
     for (const key of [...this.#open.keys()]) this.#abandon(key);
+  }
+
+  /** Ends the span of `key`, if one is open, as `abandoned`: its stream closed. */
+  abandon(key: string | undefined): void {
+    this.#abandon(key);
   }
 
   #abandon(key: string | undefined): void {

@@ -48,6 +48,11 @@ export class TimeLeft {
     this.#readings.set(key, { expiresAt: event.expiresAt, attributes: { ...this.#setup.attributes, ...keyAttributes } });
   }
 
+  /** One stream closed (an evicted key): it holds no token any more. */
+  drop(key: string | undefined): void {
+    this.#readings.delete(key);
+  }
+
   /** The stream closed: it holds no token any more. */
   clear(): void {
     this.#readings.clear();
@@ -61,8 +66,7 @@ export class TimeLeft {
 
   /**
    * An expired reading is dropped here rather than reported below zero: an expired token is
-   * never served, and this is also what lets go of the keys a `TokenStreams` evicted, which
-   * it does without an event.
+   * never served.
    */
   #report(result: ObservableResult): void {
     const now = this.#setup.scheduler.now();

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { inChild, recordingModules } from '../support/child.js';
 
-// The entry's module, by path: package.json does not map `rx-token-stream/otel` yet.
-const OTEL = pathToFileURL(fileURLToPath(new URL('../../lib/otel/index.ts', import.meta.url))).href;
+const OTEL = 'rx-token-stream/otel';
 const withoutApi = fileURLToPath(new URL('./without-api.cjs', import.meta.url));
 
 /** Whether importing `entry` in a fresh process loads @opentelemetry/api, by import or require. */

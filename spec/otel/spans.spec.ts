@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { DiagLogLevel, ROOT_CONTEXT, SpanStatusCode, context, diag, trace, type Context, type ContextManager } from '@opentelemetry/api';
 import { catchError, first, map, of, type Observable } from 'rxjs';
 import { TokenStreams, isTokenError, type Token } from 'rx-token-stream';
-import { instrument } from '../../lib/otel/index.js';
+import { instrument } from 'rx-token-stream/otel';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { deferred, marbles } from '../support/marbles.js';
 import { everythingRecorded, telemetry, type Telemetry } from './support.js';
@@ -60,7 +60,7 @@ describe('otel: refresh spans', () => {
     expect(spans).to.have.length(1);
     const [span] = spans;
     expect(span?.name).to.equal('token.refresh');
-    expect(span?.attributes).to.deep.equal({ 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'success', 'token.refresh.attempts': 3 });
+    expect(span?.attributes).to.deep.equal({ 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'success', 'token.refresh.attempts': 3, 'token.refresh.callers': 1 });
     expect(span?.status.code).to.equal(SpanStatusCode.UNSET);
     expect(span?.events.map(({ name, attributes }) => ({ name, attributes }))).to.deep.equal([
       { name: 'refresh-retry', attributes: { 'token.refresh.attempt': 1, 'token.refresh.retry.delay_ms': 10, 'error.type': 'ECONNRESET' } },
@@ -84,9 +84,9 @@ describe('otel: refresh spans', () => {
     const spans = t.spans();
     expect(spans.map(({ status }) => status)).to.deep.equal([{ code: SpanStatusCode.ERROR }, { code: SpanStatusCode.ERROR }, { code: SpanStatusCode.ERROR }]);
     expect(spans.map(({ attributes }) => attributes)).to.deep.equal([
-      { 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'failure', 'token.refresh.attempts': 1, 'error.type': 'ERR_TOKEN_REFRESH', 'token.refresh.cause.type': 'ERR_OAUTH' },
-      { 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'failure', 'token.refresh.attempts': 2, 'error.type': 'ERR_TOKEN_REFRESH', 'token.refresh.cause.type': '_OTHER' },
-      { 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'failure', 'token.refresh.attempts': 1, 'error.type': 'ERR_TOKEN_TIMEOUT' },
+      { 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'failure', 'token.refresh.attempts': 1, 'token.refresh.callers': 1, 'error.type': 'ERR_TOKEN_REFRESH', 'token.refresh.cause.type': 'ERR_OAUTH' },
+      { 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'failure', 'token.refresh.attempts': 2, 'token.refresh.callers': 1, 'error.type': 'ERR_TOKEN_REFRESH', 'token.refresh.cause.type': '_OTHER' },
+      { 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'failure', 'token.refresh.attempts': 1, 'token.refresh.callers': 1, 'error.type': 'ERR_TOKEN_TIMEOUT' },
     ]);
     expect(spans[1]?.events[0]?.attributes?.['error.type']).to.equal('_OTHER');
     expect(everythingRecorded(spans, [])).not.to.match(/SECRET|invalid_client|message/);
@@ -108,7 +108,7 @@ describe('otel: refresh spans', () => {
       if (keyAttribute !== 'raw') expect(everythingRecorded(spans, [])).not.to.match(/tenant/);
       return spans.map(({ attributes }) => attributes);
     };
-    const outcome = { 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'success', 'token.refresh.attempts': 1 };
+    const outcome = { 'token.refresh.reason': 'initial', 'token.refresh.outcome': 'success', 'token.refresh.attempts': 1, 'token.refresh.callers': 1 };
     expect(run()).to.deep.equal([
       { ...outcome, 'token.key.hash': sha16('tenant-a') },
       { ...outcome, 'token.key.hash': sha16('tenant-b') },

@@ -26,7 +26,7 @@ describe('TokenStream demand', () => {
       tokens.events$.subscribe((event) => events.push(event));
       tokens.close();
       expect(source.callCount).to.equal(0);
-      expect(events).to.deep.equal([]);
+      expect(events.map((event) => (event as { type: string }).type)).to.deep.equal(['closed']);
     });
   });
 

@@ -193,3 +193,45 @@ describe('TokenStream lifecycle', () => {
     });
   });
 });
+
+describe('TokenStream events: callers and close', () => {
+  it("counts the callers each refresh served: getToken() calls and waiting token$ subscribers, not the stream's own", async () => {
+    let calls = 0;
+    const gates: Array<(token: Token) => void> = [];
+    const tokens = new TokenStream({
+      source: () =>
+        new Promise<Token>((resolve) => {
+          calls += 1;
+          gates.push(resolve);
+        }),
+    });
+    const ended: Array<[string, number]> = [];
+    tokens.events$.subscribe((event) => {
+      if (event.type === 'refresh-success' || event.type === 'refresh-failure') ended.push([event.reason, event.callers]);
+    });
+    const waiting = [...Array.from({ length: 5 }, () => tokens.getToken()), ...Array.from({ length: 3 }, () => firstValueFrom(tokens.token$))];
+    gates[0]?.({ value: 'A', expiresAt: Date.now() + 60_000 });
+    await Promise.all(waiting);
+    // Served from the held token: no caller of a refresh.
+    await tokens.getToken();
+    tokens.invalidate('A');
+    const second = tokens.getToken();
+    gates[1]?.({ value: 'B', expiresAt: Date.now() + 60_000 });
+    await second;
+    expect(calls).to.equal(2);
+    expect(ended).to.deep.equal([
+      ['initial', 8],
+      ['invalidated', 1],
+    ]);
+    tokens.close();
+  });
+
+  it('ends events$ with a closed event, once', () => {
+    const tokens = new TokenStream({ source: async () => A });
+    const seen: string[] = [];
+    tokens.events$.subscribe({ next: (event) => seen.push(event.type), complete: () => seen.push('complete') });
+    tokens.close();
+    tokens.close();
+    expect(seen).to.deep.equal(['closed', 'complete']);
+  });
+});

@@ -98,6 +98,8 @@ describe('TokenStream: a live token$ subscriber is demand (16)', () => {
       expect(timers()).to.equal(before);
       expect(calls).to.equal(3);
       tokens.close();
+      await settle();
+      expect(timers(), 'after close').to.equal(before);
     });
   });
 });
