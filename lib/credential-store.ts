@@ -4,7 +4,7 @@
  * every store applies (`memoryCredentialStore`, `redisCredentialStore`, yours).
  */
 import { isNonEmptyString } from './options.js';
-import type { Token } from './token.js';
+import { tokenProblem, type Token } from './token.js';
 
 /** The longest refresh token a store takes: IdPs send a few hundred characters at most. */
 export const MAX_REFRESH_TOKEN_LENGTH = 16_384;
@@ -107,9 +107,11 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 /**
  * A frozen {@link StoredCredential} whose refresh token and access token stay out of
  * `JSON.stringify` and `util.inspect`, so that logging what `get` returned leaks neither.
+ * A `reauth-required` credential holds no access token: the IdP revoked its family.
  */
 export function storedCredential(fields: StoredCredential): StoredCredential {
-  const { refreshToken, version, accessToken, failure } = fields;
+  const { refreshToken, version, failure } = fields;
+  const accessToken = failure?.reason === 'reauth-required' ? undefined : fields.accessToken;
   const shown = (): Record<string, unknown> => ({
     version,
     refreshToken: '[redacted]',
@@ -124,6 +126,33 @@ export function storedCredential(fields: StoredCredential): StoredCredential {
   };
   Object.defineProperties(credential, { toJSON: { value: shown }, [INSPECT]: { value: shown } });
   return Object.freeze(credential);
+}
+
+// RFC 6749 5.2's form of an error code.
+const ERROR_CODE = /^[\x20\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
+
+/**
+ * A stored credential from fields read back from outside this process (anyone may write to
+ * a shared store), or undefined when they are not one: a version that is not a whole number
+ * from 1, or a refresh token that {@link refreshTokenProblem} refuses. An access token that
+ * `tokenProblem` refuses, or a failure of another shape, is left out.
+ */
+export function parseStoredCredential(fields: { version: unknown; refreshToken: unknown; accessToken?: unknown; failure?: unknown }): StoredCredential | undefined {
+  const { version, refreshToken, accessToken, failure } = fields;
+  if (!(Number.isSafeInteger(version) && (version as number) >= 1) || refreshTokenProblem(refreshToken) !== undefined) return undefined;
+  return storedCredential({
+    version: version as number,
+    refreshToken: refreshToken as string,
+    ...(accessToken !== undefined && tokenProblem(accessToken) === undefined ? { accessToken: accessToken as Token } : {}),
+    ...(isFailure(failure) ? { failure } : {}),
+  });
+}
+
+function isFailure(value: unknown): value is CredentialFailure {
+  if (typeof value !== 'object' || value === null) return false;
+  const { reason, error, client } = value as Record<string, unknown>;
+  if (reason === 'reauth-required') return true;
+  return reason === 'refused' && typeof error === 'string' && ERROR_CODE.test(error) && typeof client === 'string' && client.length <= 64;
 }
 
 /**

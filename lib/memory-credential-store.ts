@@ -101,10 +101,7 @@ class MemoryStore implements CredentialStore {
     const current = entry.credential;
     const marked = current !== undefined && current.version === expected.version && current.failure?.reason !== 'reauth-required';
     if (marked) {
-      const { refreshToken, version, accessToken } = current;
-      // A refused credential keeps its access token until it expires; a dead family's is revoked.
-      const kept = failure.reason === 'refused' && accessToken !== undefined ? { accessToken } : {};
-      entry.credential = storedCredential({ refreshToken, version, ...kept, failure });
+      entry.credential = storedCredential({ ...current, failure });
     }
     this.#end(key, expected.fence);
     if (marked) this.#notify(key);

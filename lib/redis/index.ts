@@ -5,3 +5,6 @@ export type { SharedTokenSource } from './shared-source.js';
 export type { RedisSharedOptions } from './options.js';
 export { sharedKeys } from './scripts.js';
 export type { SharedKeys } from './scripts.js';
+export { redisCredentialStore } from './credential-store.js';
+export type { RedisCredentialStore, RedisCredentialStoreOptions } from './credential-store.js';
+export type { CredentialKeys } from './credential-scripts.js';

@@ -10,6 +10,8 @@ export interface ContractSubject {
   store: CredentialStore;
   /** Lets a lease of `ttlMs` taken on `key` run out (a clock moved, or a real wait polled). */
   expire(key: string, ttlMs: number): Promise<void>;
+  /** Resolves once a waiter that has started would hear of a change (a subscription confirmed). */
+  listening?(): Promise<void>;
 }
 
 const RT = 'rt-contract-must-not-leak-1';
@@ -127,11 +129,12 @@ export function credentialStoreContract(subject: () => ContractSubject): void {
   });
 
   it('wakes a waiter on a save, a put, a release, a failure and an abort', async () => {
-    const { store } = subject();
+    const { store, listening } = subject();
     const { changed } = store;
     expect(changed, 'this store tells waiters of changes').to.be.a('function');
     const wait = (): Promise<void> => (changed as NonNullable<typeof changed>).call(store, key, 60_000, new AbortController().signal);
     let woken = wait();
+    await listening?.();
     await store.put(key, { refreshToken: 'rt-1' });
     await woken;
     const fence = (await store.lease(key, 10_000)) as number;
