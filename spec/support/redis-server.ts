@@ -77,14 +77,18 @@ export function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-/** Starts redis-server on `port` (a free one by default) and waits for it to answer PING. */
-export async function startRedisServer(port?: number): Promise<RedisServer> {
-  const binary = redisServerBinary();
+/**
+ * Starts redis-server on `port` (a free one by default) and waits for it to answer PING.
+ * @param args more arguments (cluster mode, `--replicaof`), or a config file first, as
+ * redis-sentinel takes one (then `binary` is redis-sentinel).
+ */
+export async function startRedisServer(port?: number, args: readonly string[] = [], binary = redisServerBinary()): Promise<RedisServer> {
   if (binary === undefined) throw new Error(`redis-server is not on PATH (${INSTALL_HINT})`);
   const chosen = port ?? (await freePort());
+  const config = args[0]?.endsWith('.conf') ? [args[0]] : [];
   const child: ChildProcess = spawn(
     binary,
-    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()],
+    [...config, '--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir(), ...args.slice(config.length)],
     { stdio: 'ignore' },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

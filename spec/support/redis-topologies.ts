@@ -1,0 +1,150 @@
+// Real Redis topologies for the specs of issue 14, started from Debian's binaries on
+// loopback ports and stopped afterwards: a 3-primary cluster with a replica each, and a
+// primary with a replica watched by 3 sentinels.
+import { execFile } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { startRedisServer, type RedisServer } from './redis-server.js';
+
+const run = promisify(execFile);
+
+/** A host and port, as ioredis's Cluster and Sentinel options take them. */
+export interface Address {
+  host: string;
+  port: number;
+}
+
+/** A running topology: where its nodes are, and how to stop them all. */
+export interface Topology {
+  nodes: Address[];
+  stop(): Promise<void>;
+}
+
+/** The path of `name` on PATH, or undefined. */
+export function binary(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A free loopback port of at most 55535: a cluster node's bus listens on port + 10000, so
+ * both must be free, and an ephemeral port (up to 60999) may leave no room for the bus.
+ */
+export async function clusterPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 35_000);
+    if ((await isFree(port)) && (await isFree(port + 10_000))) return port;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function stopAll(servers: readonly RedisServer[]): Promise<void> {
+  await Promise.all(servers.map((server) => server.stop()));
+}
+
+/** Polls a real server's state, bounded: it throws `what` when it never holds. */
+export async function eventually(check: () => Promise<boolean>, what: string, attempts = 150): Promise<void> {
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what} did not happen in time`);
+}
+
+/** A 3-primary Redis Cluster with one replica each (6 nodes), ready to serve every slot. */
+export async function startRedisCluster(): Promise<Topology> {
+  const cli = binary('redis-cli');
+  if (cli === undefined) throw new Error('redis-cli is not on PATH (apt-get install -y redis-server)');
+  const dir = mkdtempSync(join(tmpdir(), 'rx-cluster-'));
+  const servers: RedisServer[] = [];
+  try {
+    for (let i = 0; i < 6; i += 1) {
+      const port = await clusterPort();
+      servers.push(
+        await startRedisServer(port, [
+          '--cluster-enabled', 'yes',
+          '--cluster-config-file', join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout', '2000',
+        ]),
+      );
+    }
+    const nodes = servers.map(({ port }) => ({ host: '127.0.0.1', port }));
+    await run(cli, ['--cluster', 'create', ...nodes.map(({ host, port }) => `${host}:${port}`), '--cluster-replicas', '1', '--cluster-yes']);
+    await eventually(async () => {
+      const states = await Promise.all(nodes.map(({ port }) => run(cli, ['-p', String(port), 'cluster', 'info']).then(({ stdout }) => stdout)));
+      return states.every((info) => info.includes('cluster_state:ok'));
+    }, 'the cluster becoming ready');
+    return { nodes, stop: () => stopAll(servers) };
+  } catch (error) {
+    await stopAll(servers);
+    throw error;
+  }
+}
+
+/** The name sentinels know the primary by. */
+export const SENTINEL_PRIMARY = 'rx-primary';
+
+/** A primary and a replica, watched by 3 sentinels (quorum 2) that fail over within seconds. */
+export async function startRedisSentinels(): Promise<Topology & { sentinels: Address[] }> {
+  const sentinelBinary = binary('redis-sentinel');
+  if (sentinelBinary === undefined) throw new Error('redis-sentinel is not on PATH (apt-get install -y redis-sentinel)');
+  const dir = mkdtempSync(join(tmpdir(), 'rx-sentinel-'));
+  const servers: RedisServer[] = [];
+  try {
+    const primary = await startRedisServer();
+    servers.push(primary);
+    servers.push(await startRedisServer(undefined, ['--replicaof', '127.0.0.1', String(primary.port)]));
+    const sentinels: Address[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const port = await clusterPort();
+      // Sentinel rewrites its config file as the topology changes: one writable file each.
+      const config = join(dir, `sentinel-${port}.conf`);
+      writeFileSync(
+        config,
+        [
+          `sentinel monitor ${SENTINEL_PRIMARY} 127.0.0.1 ${primary.port} 2`,
+          `sentinel down-after-milliseconds ${SENTINEL_PRIMARY} 1000`,
+          `sentinel failover-timeout ${SENTINEL_PRIMARY} 5000`,
+          `sentinel parallel-syncs ${SENTINEL_PRIMARY} 1`,
+          '',
+        ].join('\n'),
+      );
+      servers.push(await startRedisServer(port, [config], sentinelBinary));
+      sentinels.push({ host: '127.0.0.1', port });
+    }
+    await eventually(async () => {
+      const client = new Redis({ host: '127.0.0.1', port: sentinels[0]?.port as number, lazyConnect: true });
+      try {
+        const replicas = (await client.call('SENTINEL', 'REPLICAS', SENTINEL_PRIMARY)) as unknown[];
+        const known = (await client.call('SENTINEL', 'SENTINELS', SENTINEL_PRIMARY)) as unknown[];
+        return replicas.length === 1 && known.length === 2;
+      } finally {
+        client.disconnect();
+      }
+    }, 'the sentinels seeing the replica and each other');
+    const nodes = servers.slice(0, 2).map(({ port }) => ({ host: '127.0.0.1', port }));
+    return { nodes, sentinels, stop: () => stopAll(servers) };
+  } catch (error) {
+    await stopAll(servers);
+    throw error;
+  }
+}
