@@ -15,6 +15,7 @@ import {
 import { abortedError, closedError, type TokenError } from './errors.js';
 import type { TokenEvent } from './events.js';
 import { refresh } from './refresh.js';
+import { MAX_TIMER_MS } from './options.js';
 import { backgroundRetryAt } from './retry.js';
 import { resolveStreamOptions, type GetTokenOptions, type StreamSetup, type TokenStreamOptions } from './stream-options.js';
 import { isExpired, refreshDueAt, type RefreshReason, type Token } from './token.js';
@@ -284,7 +285,9 @@ export class TokenStream {
       // A timer may fire a little early on the wall clock: then it waits the rest.
       if (this.#keepFreshAt() > scheduler.now()) this.#armKeepFresh();
       else this.#demand();
-    }, Math.max(0, at - scheduler.now()));
+      // A token good for months is due later than a timer can wait: it fires at the cap and
+      // waits again, rather than at once (Node runs a longer timer after 1 ms).
+    }, Math.min(MAX_TIMER_MS, Math.max(0, at - scheduler.now())));
   }
 
   #keepFreshAt(): number {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { Subscription, map } from 'rxjs';
+import { Subscription, asyncScheduler, map, type SchedulerLike } from 'rxjs';
 import { TokenStream, type Token } from 'rx-token-stream';
 import { marbles, settle } from '../support/marbles.js';
 
@@ -101,5 +101,33 @@ describe('TokenStream: a live token$ subscriber is demand (16)', () => {
       await settle();
       expect(timers(), 'after close').to.equal(before);
     });
+  });
+});
+
+describe('TokenStream: the keep-fresh timer', () => {
+  it('never asks a timer for more than the longest Node.js timer, for a token good for a year', async () => {
+    const delays: number[] = [];
+    const scheduler = {
+      now: () => Date.now(),
+      schedule: (work: () => void, delay = 0) => {
+        delays.push(delay);
+        return asyncScheduler.schedule(work, delay);
+      },
+    } as SchedulerLike;
+    let calls = 0;
+    const tokens = new TokenStream({
+      source: async () => {
+        calls += 1;
+        return { value: 'A', expiresAt: Date.now() + 365 * 24 * 3_600_000 };
+      },
+      scheduler,
+    });
+    const subscription = tokens.token$.subscribe();
+    await settle();
+    subscription.unsubscribe();
+    tokens.close();
+    expect(calls).to.equal(1);
+    expect(delays.length).to.be.greaterThan(0);
+    expect(Math.max(...delays)).to.equal(2_147_483_647);
   });
 });
