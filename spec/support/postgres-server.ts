@@ -4,7 +4,7 @@
 // It starts on the first suite that asks (about 1 s), so that runs without a PostgreSQL spec
 // pay nothing. Without either, the PostgreSQL specs skip (REQUIRE_POSTGRES=1 fails them).
 import { execFile } from 'node:child_process';
-import { accessSync, chownSync, constants, readFileSync, readdirSync } from 'node:fs';
+import { accessSync, chownSync, constants, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -96,7 +96,8 @@ export async function startPostgresServer(bin: string): Promise<PostgresServer> 
   const as = { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C' } };
   const port = await freePort();
   const pgCtl = (...args: string[]): Promise<unknown> => run(join(bin, 'pg_ctl'), ['-D', data, ...args], as);
-  // Only on exit without afterAll (a crash): stop it at once, synchronously, by its PID.
+  // Only on exit without afterAll (a crash): stop it at once, synchronously, by its PID,
+  // and delete what it leaves (best effort: it may still be writing as it goes).
   const killOnExit = (): void => {
     try {
       const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
@@ -104,6 +105,7 @@ export async function startPostgresServer(bin: string): Promise<PostgresServer> 
     } catch {
       // not running
     }
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   };
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
