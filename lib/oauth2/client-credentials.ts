@@ -67,6 +67,6 @@ export function clientCredentials(options: ClientCredentialsOptions): (context: 
     } catch (failure) {
       throw endpoint.failure(failure, response, redact);
     }
-    return endpoint.token(body, sentAt);
+    return endpoint.token(body, response, sentAt);
   };
 }

@@ -52,7 +52,7 @@ export async function presentRefreshToken(endpoint: TokenEndpoint, refreshToken:
     return { ok: false, error: unusable(200, `\`refresh_token\` must be ${rotated.problem}`), refreshToken: undefined };
   }
   try {
-    return { ok: true, token: endpoint.token(body, sent.sentAt), refreshToken: rotated.token };
+    return { ok: true, token: endpoint.token(body, response, sent.sentAt), refreshToken: rotated.token };
   } catch (error) {
     return { ok: false, error: error as OAuthError, refreshToken: rotated.token };
   }

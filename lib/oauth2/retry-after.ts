@@ -16,8 +16,18 @@ export function parseRetryAfter(value: string | null, now: number): number | und
     const ms = Number(trimmed) * 1000;
     return Number.isSafeInteger(ms) ? ms : undefined;
   }
-  // Date.parse alone accepts almost anything ("1" is a date in V8), so check the form first.
-  if (!imfFixdate.test(trimmed)) return undefined;
-  const delay = Date.parse(trimmed) - now;
+  const at = parseHttpDate(trimmed);
+  const delay = at === undefined ? NaN : at - now;
   return Number.isFinite(delay) && delay > 0 ? delay : undefined;
+}
+
+/**
+ * An HTTP-date (RFC 9110 5.6.7) in epoch ms, or undefined for anything but an IMF-fixdate:
+ * `Date.parse` alone accepts almost anything ("1" is a date in V8), so the form is checked first.
+ */
+export function parseHttpDate(value: string | null): number | undefined {
+  const trimmed = value?.trim() ?? '';
+  if (!imfFixdate.test(trimmed)) return undefined;
+  const at = Date.parse(trimmed);
+  return Number.isFinite(at) ? at : undefined;
 }

@@ -186,9 +186,9 @@ export class TokenEndpoint {
     return error;
   }
 
-  /** The token of a checked 5.1 response (see `toToken`). */
-  token(body: oauth.TokenEndpointResponse, sentAt: number): Token {
-    return toToken(body, sentAt, this.#defaultExpiresInMs);
+  /** The token of a checked 5.1 `response` sent at `sentAt` (see `toToken`). */
+  token(body: oauth.TokenEndpointResponse, response: Response, sentAt: number): Token {
+    return toToken(body, { sentAt, date: response.headers.get('date') }, this.#defaultExpiresInMs);
   }
 }
 

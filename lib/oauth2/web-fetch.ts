@@ -31,12 +31,12 @@ export type TokenFetch = (url: string, init: TokenRequestInit) => Promise<TokenR
 
 // Statuses whose Response must be built with a null body (fetch standard).
 const nullBodyStatuses = new Set([204, 205, 304]);
-// The only headers oauth4webapi reads from a token response. The rest (Location, a debug
-// header echoing the request) never reach an error. WWW-Authenticate is left out because
-// this source answers no challenges: oauth4webapi would turn a 401 carrying one into a
-// WWWAuthenticateChallengeError before reading the body, losing the `invalid_client` that
-// RFC 6749 5.2 puts there.
-const keptHeaders = new Set(['content-type', 'retry-after']);
+// The only headers a token response is read for: what oauth4webapi reads, and `date`, whose
+// clock times a JWT's `exp`. The rest (Location, a debug header echoing the request) never
+// reach an error. WWW-Authenticate is left out because this source answers no challenges:
+// oauth4webapi would turn a 401 carrying one into a WWWAuthenticateChallengeError before
+// reading the body, losing the `invalid_client` that RFC 6749 5.2 puts there.
+const keptHeaders = new Set(['content-type', 'retry-after', 'date']);
 
 /**
  * Wraps `fetch` so that it returns a WHATWG `Response`, as oauth4webapi expects, holding at
