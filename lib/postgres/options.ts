@@ -7,8 +7,8 @@ import { escapeIdentifier } from './pg.js';
 export interface PostgresCredentialStoreOptions {
   /**
    * The node-postgres pool the store runs its statements on. It stays yours: the store
-   * never ends it. Listen to its `error` event, as pg asks, and give it a
-   * `connectionTimeoutMillis` so that a full pool fails fast instead of queueing.
+   * never ends it. Listen to its `error` event, as pg asks. With `listen` on, the store
+   * holds one of its clients for LISTEN: its `max` must be 2 or more.
    */
   pool: Pool;
   /**
@@ -70,6 +70,10 @@ export function storeSettings(options: PostgresCredentialStoreOptions): StoreSet
   check(named, 'table', `\`name\` or \`schema.name\` of lower-case letters, digits and _ (${MAX_NAME} characters at most)`);
   check(isPositiveFinite(timeoutMs) && timeoutMs <= MAX_TIMER_MS, 'timeoutMs', `a number > 0 and <= ${MAX_TIMER_MS}`);
   check(typeof listen === 'boolean', 'listen', 'a boolean');
+  // The LISTEN connection is checked out for the store's life: a pool of one would have
+  // none left, and every statement would wait for it until its timeout.
+  const max = (pool as { options?: { max?: unknown } }).options?.max;
+  check(!listen || typeof max !== 'number' || max >= 2, 'pool', 'a pool of max >= 2 while `listen` is on: LISTEN holds one client');
   check(isScheduler(scheduler), 'scheduler', 'an RxJS SchedulerLike');
   return { pool, table: parts.map((part) => escapeIdentifier(part)).join('.'), name: table, timeoutMs, listen, scheduler };
 }

@@ -71,6 +71,18 @@ describe('postgresCredentialStore: options', () => {
     }
   });
 
+  it('refuses a pool of one client with listen on, since LISTEN would hold it and starve every statement', () => {
+    const single = new pg.Pool({ connectionString: 'postgres://127.0.0.1:1/none', max: 1 });
+    try {
+      expect(refusal(() => postgresCredentialStore({ pool: single })).message).to.equal(
+        'postgresCredentialStore: option `pool` must be a pool of max >= 2 while `listen` is on: LISTEN holds one client',
+      );
+      expect(postgresCredentialStore({ pool: single, listen: false }).changed).to.equal(undefined);
+    } finally {
+      void single.end();
+    }
+  });
+
   it('has no `changed` with listen: false, so that waiters poll', () => {
     expect(postgresCredentialStore({ pool: idlePool, listen: false }).changed).to.equal(undefined);
     expect(postgresCredentialStore({ pool: idlePool }).changed).to.be.a('function');
