@@ -132,6 +132,21 @@ describe('postgresCredentialStore: changed, by LISTEN/NOTIFY', function () {
     expect(await listeners(harness.pool, harness.table)).to.equal(0);
   });
 
+  it('announces a change by a hash of its key, so that a LISTENer of the database learns no key', async () => {
+    const raw = await harness.pool.connect();
+    try {
+      const payloads: string[] = [];
+      raw.on('notification', (message) => payloads.push(message.payload ?? ''));
+      await raw.query(`LISTEN "${harness.table}"`);
+      await harness.store({ listen: false }).put(key, { refreshToken: 'rt-1' });
+      await until(() => payloads.length === 1, 'the NOTIFY arrived');
+      expect(payloads[0]).to.match(/^[A-Za-z0-9_-]{43}$/).and.not.include(key);
+      await raw.query('UNLISTEN *');
+    } finally {
+      raw.release();
+    }
+  });
+
   it('takes no connection to listen with listen: false', async () => {
     const pool = harness.newPool();
     const store = harness.store({ pool, listen: false });

@@ -47,6 +47,17 @@ describe('postgresCredentialStore: leases and saves under concurrency', function
     expect(stored?.refreshToken).to.equal(`rt-2-${saved.indexOf(true)}`);
   });
 
+  it('grants a lease on a key not put yet, holds no credential for it, and a put keeps the lease and its fence', async () => {
+    const store = harness.store({ listen: false });
+    const fence = (await store.lease(key, 30_000)) as number;
+    expect(fence).to.equal(1);
+    expect(await store.get(key)).to.equal(undefined);
+    expect(await store.put(key, { refreshToken: 'rt-1' })).to.equal(1);
+    expect(await store.lease(key, 30_000), 'the lease is still held').to.equal(undefined);
+    expect(await store.save(key, { version: 1, fence }, { refreshToken: 'rt-2' })).to.equal(true);
+    expect(await store.lease(key, 30_000)).to.equal(2);
+  });
+
   it('holds no transaction and no row lock while a lease is held', async () => {
     const store = harness.store({ listen: false });
     await store.put(key, { refreshToken: 'rt-1' });
