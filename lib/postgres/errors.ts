@@ -71,6 +71,7 @@ const BY_CLASS: Record<string, [string, boolean]> = {
 };
 // Errors of pg and pg-pool that are not the server's: their messages are fixed texts.
 const CLIENT_PROBLEMS: [RegExp, string, boolean][] = [
+  [/^Connection terminated due to connection timeout/, 'no connection was made within the pool\'s connectionTimeoutMillis', true],
   [/^Connection terminated/, 'the connection was lost', true],
   [/^timeout exceeded when trying to connect/, 'the pool gave no connection within its connectionTimeoutMillis', true],
   [/^Cannot use a pool after calling end/, 'the pool was ended', false],

@@ -84,6 +84,32 @@ describe('postgresCredentialStore: outages', () => {
     }
   });
 
+  it("says so when a server that never answers makes the pool's connectionTimeoutMillis run out first (retryable)", async () => {
+    const hole = await blackHole();
+    try {
+      const pool = harness.newPool({ connectionString: hole.url, connectionTimeoutMillis: 200 });
+      const error = await storeFailure(harness.store({ pool, listen: false }).get(key));
+      expect(error).to.include({ step: 'get', retryable: true });
+      expect(error.message).to.equal("rx-token-stream/postgres: get failed: no connection was made within the pool's connectionTimeoutMillis");
+    } finally {
+      await hole.close();
+    }
+  });
+
+  it("says so when the pool's own connectionTimeoutMillis runs out first (retryable), or the pool was ended (not)", async () => {
+    const pool = harness.newPool({ max: 2, connectionTimeoutMillis: 1_000 });
+    const held = await Promise.all([pool.connect(), pool.connect()]);
+    const store = harness.store({ pool, listen: false });
+    const full = await storeFailure(store.get(key));
+    expect(full).to.include({ step: 'get', retryable: true });
+    expect(full.message).to.equal('rx-token-stream/postgres: get failed: the pool gave no connection within its connectionTimeoutMillis');
+    for (const client of held) client.release();
+    const ended = harness.newPool();
+    await ended.end();
+    const error = await storeFailure(harness.store({ pool: ended, listen: false }).get(key));
+    expect(error).to.include({ retryable: false, message: 'rx-token-stream/postgres: get failed: the pool was ended' });
+  });
+
   it('fails a call at once, retryable, when nothing listens on the port', async () => {
     const pool = harness.newPool({ connectionString: `postgres://u@127.0.0.1:${await freePort()}/db` });
     const error = await storeFailure(harness.store({ pool, listen: false }).lease(key, 1_000));

@@ -117,7 +117,7 @@ export function postgresHarness(): PostgresHarness {
   });
   afterEach(async () => {
     await Promise.all(stores.splice(0).map((store) => store.close()));
-    await Promise.all(pools.splice(0).map((created) => created.end()));
+    await Promise.all(pools.splice(0).map((created) => (created.ending ? undefined : created.end())));
   });
   after(async () => {
     if (pool === undefined) return;
