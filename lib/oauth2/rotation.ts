@@ -56,6 +56,10 @@ export class Rotation {
   /** The access token: one a rotation saved, or one this call's rotation gets. */
   async run(): Promise<Token> {
     const { store, leaseMs, scheduler } = this.#setup;
+    // A change notice that led to no progress (a chatty publisher, an attacker flooding the
+    // channel) is not followed again before the next timed read: a flood costs at most one
+    // extra round per pollMs, never a busy loop.
+    let followChanges = true;
     for (;;) {
       this.#context.signal.throwIfAborted();
       const shared = this.#served(await this.#read());
@@ -66,7 +70,7 @@ export class Rotation {
         const token = await this.#hold(fence, leasedAt);
         if (token !== undefined) return token;
       } else {
-        await this.#wait();
+        followChanges = !(await this.#wait(followChanges));
       }
     }
   }
@@ -192,27 +196,32 @@ export class Rotation {
     }
   }
 
-  /** Waits for the holder: until the store says something changed, or `pollMs` passed. */
-  async #wait(): Promise<void> {
+  /**
+   * Waits for the holder: `pollMs`, or less when `followChanges` and the store says something
+   * changed. Resolves with whether it ended before its time.
+   */
+  async #wait(followChanges: boolean): Promise<boolean> {
     const { store, scheduler, pollMs } = this.#setup;
     const { signal, deadline } = this.#context;
     // Up to the stream's deadline, when it comes first: the stream aborts the call then.
     const left = deadline === undefined ? pollMs : deadline - scheduler.now();
     const ms = left > 0 ? Math.min(pollMs, left) : pollMs;
-    if (store.changed !== undefined) {
+    const startedAt = scheduler.now();
+    if (followChanges && store.changed !== undefined) {
       const changes = store.changed.bind(store);
       await this.#step('wait for a change', () => changes(this.#key, ms, signal));
-      return;
+    } else {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          timer.unsubscribe();
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = scheduler.schedule(done, ms);
+        signal.addEventListener('abort', done, { once: true });
+      });
     }
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        timer.unsubscribe();
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = scheduler.schedule(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return scheduler.now() - startedAt < ms;
   }
 
   /** Runs one store step; its failure becomes a retryable error that quotes no secret. */
