@@ -37,14 +37,15 @@ local function endLease()
   return false
 end`;
 
-// KEYS: credential. ARGV: the longest secret read. A value too large is not read (it would
-// cross the network on every poll): it counts as unusable, as does a key of another type.
+// KEYS: credential. ARGV: the longest secret read. A secret too large is not read (it would
+// cross the network on every poll): the credential counts as unusable, as does a key of
+// another type. A refused mark too large to be one is left out.
 const GET = `
 if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return false end
-if redis.call('HSTRLEN', KEYS[1], 'secret') > tonumber(ARGV[1]) or redis.call('HSTRLEN', KEYS[1], 'refused') > 512 then
-  return false
-end
-return redis.call('HMGET', KEYS[1], 'version', 'secret', 'dead', 'refused')`;
+if redis.call('HSTRLEN', KEYS[1], 'secret') > tonumber(ARGV[1]) then return false end
+local fields = redis.call('HMGET', KEYS[1], 'version', 'secret', 'dead')
+if redis.call('HSTRLEN', KEYS[1], 'refused') <= 512 then fields[4] = redis.call('HGET', KEYS[1], 'refused') end
+return fields`;
 
 // KEYS: credential. ARGV: secret, channel, key. A new family: the next version, no failure.
 // A version that is not a whole number (written by anyone else) starts over from 0.
@@ -110,7 +111,7 @@ if endLease() or marked then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
 return marked and 1 or 0`;
 
 /** What {@link readCredential} found: the raw fields, or null for a key that is no credential. */
-export type RawCredential = [version: string | null, secret: string | null, dead: string | null, refused: string | null] | null;
+export type RawCredential = [version: string | null, secret: string | null, dead: string | null, refused?: string | null] | null;
 
 /** The scripts, bound to the keys of one store. */
 export interface CredentialScripts {

@@ -141,11 +141,12 @@ class RedisStore implements RedisCredentialStore {
   async get(key: string): Promise<StoredCredential | undefined> {
     const raw = await this.#connection.run('get', (client) => this.#scripts.get(client, this.keys(key), MAX_SECRET_BYTES));
     if (raw === null) return undefined;
-    const [version, secret, dead, refused] = raw;
+    const [version, secret, dead, refused = null] = raw;
     const opened = secret === null ? undefined : await this.#open(secret);
     if (opened === undefined) return undefined;
     return parseStoredCredential({
-      version: version !== null && /^\d{1,15}$/.test(version) ? Number(version) : undefined,
+      // Only the form the scripts write: '01' would never equal it in a save's comparison.
+      version: version !== null && /^[1-9]\d{0,14}$/.test(version) ? Number(version) : undefined,
       refreshToken: opened.refreshToken,
       accessToken: opened.accessToken,
       failure: dead !== null ? { reason: 'reauth-required' } : parseJson(refused),

@@ -94,11 +94,13 @@ describe('redisCredentialStore', () => {
       ['a list', () => redis.rpush(credential, 'x'), undefined],
       ['no version', () => redis.hset(credential, 'secret', secret), undefined],
       ['a fractional version', () => redis.hset(credential, 'version', '1.5', 'secret', secret), undefined],
+      ['a version with a leading zero, which no save would match', () => redis.hset(credential, 'version', '01', 'secret', secret), undefined],
       ['a secret that is not JSON', () => redis.hset(credential, 'version', '1', 'secret', '{"refreshToken":'), undefined],
       ['a refresh token with a newline', () => redis.hset(credential, 'version', '1', 'secret', JSON.stringify({ refreshToken: 'a\nb' })), undefined],
       ['a secret too large to read', () => redis.hset(credential, 'version', '1', 'secret', 'x'.repeat(200_000)), undefined],
       ['an access token no header carries', () => redis.hset(credential, 'version', '3', 'secret', JSON.stringify({ refreshToken: 'rt-ok', accessToken: { value: 'a\r\nb' } })), { version: 3 }],
       ['a refused mark of another shape', () => redis.hset(credential, 'version', '4', 'secret', secret, 'refused', '{"reason":"refused"'), { version: 4 }],
+      ['a refused mark too large to be one', () => redis.hset(credential, 'version', '5', 'secret', secret, 'refused', 'x'.repeat(100_000)), { version: 5 }],
     ];
     for (const [what, poison, expected] of poisons) {
       await redis.del(credential);
