@@ -186,6 +186,8 @@ export class Rotation {
     const { signal } = this.#context;
     const controller = new AbortController();
     const abort = (): void => controller.abort(signal.reason);
+    // The call may have been abandoned while the store was read: then nothing is presented.
+    if (signal.aborted) abort();
     signal.addEventListener('abort', abort, { once: true });
     const timer = scheduler.schedule(() => controller.abort(leaseEndedError(leaseMs)), Math.max(0, presentBy - scheduler.now()));
     try {

@@ -52,6 +52,10 @@ const keptHeaders = new Set(['content-type', 'retry-after', 'date']);
  */
 export function webFetch(fetch: TokenFetch, maxResponseBytes: number): (url: string, init: TokenRequestInit) => Promise<Response> {
   return async (url, init) => {
+    // A signal that aborted while oauth4webapi prepared the request: node-fetch v3, handed an
+    // aborted signal, destroys its request body stream with an error nobody listens to, which
+    // crashes the process. No request is sent for an abandoned call anyway.
+    init.signal?.throwIfAborted();
     const response = await fetch(url, init);
     const { status, body } = response;
     const headers = new Headers();
