@@ -1,4 +1,3 @@
-import { eachValueFrom } from 'rxjs-for-await';
 import { TokenStream, authFetch, type TokenSource } from 'rx-token-stream';
 import { sendJson, serve } from './http.js';
 
@@ -25,7 +24,7 @@ export interface ReactiveService {
    * connect ECONNREFUSED ...`) and failed refreshes. A failed run names its cause from these.
    */
   incidents(): string[];
-  /** Closes its server and its token stream, and waits for the rotation log to end. */
+  /** Closes its server and its token stream. */
   close(): Promise<void>;
 }
 
@@ -43,7 +42,16 @@ export async function startReactiveService(options: ReactiveServiceOptions): Pro
 
   // A Set keeps the first of each, in order: the same outage reported by every refresh is one incident.
   const incidents = new Set<string>();
-  const failures = tokens.events$.subscribe((event) => {
+  let rotations = 0;
+  // What happens to the token, from events$ rather than a token$ subscriber: a live
+  // subscriber is demand, and would refresh the token in the background between rounds,
+  // where no request needed it. Here a new token comes only for a request.
+  const watching = tokens.events$.subscribe((event) => {
+    if (event.type === 'refresh-success') {
+      rotations += 1;
+      const lifetime = event.expiresAt === undefined ? 'no expiry' : `expires in ${seconds(event.expiresAt - Date.now())}`;
+      log(`${name}: token rotation #${rotations}, ${lifetime}`);
+    }
     if (event.type === 'refresh-retry') log(`${name}: token refresh attempt ${event.attempt} failed, retrying in ${event.delayMs}ms`);
     if (event.type === 'refresh-failure') {
       log(`${name}: token refresh failed: ${event.error.code}`);
@@ -56,15 +64,6 @@ export async function startReactiveService(options: ReactiveServiceOptions): Pro
       incidents.add(detail === undefined ? kind : `${kind}: ${detail}`);
     }
   });
-  let rotations = 0;
-  const rotationLog = (async () => {
-    // The stream side of the API: every new token, as it arrives. Never print its value.
-    for await (const token of eachValueFrom(tokens.token$)) {
-      rotations += 1;
-      const lifetime = token.expiresAt === undefined ? 'no expiry' : `expires in ${seconds(token.expiresAt - Date.now())}`;
-      log(`${name}: token rotation #${rotations}, ${lifetime}`);
-    }
-  })().catch((error: unknown) => log(`${name}: token stream ended: ${(error as { code?: string }).code ?? error}`));
 
   const server = await serve(async (req, res) => {
     if (req.method !== 'GET' || req.url !== '/data') return sendJson(res, 404, { error: 'not found' });
@@ -80,8 +79,7 @@ export async function startReactiveService(options: ReactiveServiceOptions): Pro
     async close() {
       await server.close();
       tokens.close();
-      failures.unsubscribe();
-      await rotationLog;
+      watching.unsubscribe();
     },
   };
 }

@@ -5,6 +5,7 @@ import sinon from 'sinon';
 import { TokenStream, clientCredentials } from 'rx-token-stream';
 import { parseFlags } from '../demo/cli.js';
 import { startOAuth2Server } from '../demo/oauth2-server.js';
+import { startReactiveService } from '../demo/reactive-service.js';
 import { Tally, judge, percentile, type ServiceReport } from '../demo/results.js';
 import { summarize } from '../demo/table.js';
 import { createTerminal } from '../demo/terminal.js';
@@ -262,6 +263,25 @@ describe('demo', () => {
       const last = run.stderr.trimEnd().split('\n').at(-1);
       expect(last).to.match(/^demo failed: fleet made \d+ auth calls for \d+ token rotations \(fleet: redis-fallback: .*ECONNREFUSED 127\.0\.0\.1:\d+\)$/);
       expect(last).to.equal(`demo failed: ${report.reason}`);
+    });
+  });
+
+  describe('the reactive service', () => {
+    it('calls its token source only for requests: an idle service makes no auth call, so each round counts its own', async () => {
+      const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+      const source = sinon.stub().callsFake(async () => ({ value: `token-${source.callCount}`, expiresAt: Date.now() + 1_000 }));
+      const lines: string[] = [];
+      // Nothing is sent to the partner API: no request reaches the service.
+      const service = await startReactiveService({ name: 'reactive', partnerOrigin: 'http://127.0.0.1:9', source, log: (line) => lines.push(line) });
+      try {
+        await clock.tickAsync(10_000);
+        expect(source.callCount).to.equal(0);
+        expect(service.rotations()).to.equal(0);
+        expect(lines).to.deep.equal([]);
+      } finally {
+        clock.restore();
+        await service.close();
+      }
     });
   });
 
