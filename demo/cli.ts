@@ -18,6 +18,8 @@ export interface DemoOptions {
   redisUrl?: string;
   /** Print the results as JSON (progress and logs then go to stderr). */
   json: boolean;
+  /** Also write a timeline of the run, as an SVG picture, to this file. */
+  svg?: string;
   help: boolean;
 }
 
@@ -43,6 +45,8 @@ Flags:
   --redis <url>          with --processes: add a fleet service that shares its token through the Redis
                          at this redis:// URL (default none)
   --json                 print the results as JSON on stdout (logs go to stderr)
+  --svg <file>           also draw the run as a timeline (requests, auth calls, new tokens per service)
+                         into an SVG picture at <file> (default none)
   -h, --help             show this help
 
 Exit code: 0 when the reactive service made one auth call per token rotation (per process;
@@ -70,6 +74,7 @@ export function parseFlags(argv: string[]): DemoOptions {
         processes: { type: 'string' },
         redis: { type: 'string' },
         json: { type: 'boolean', default: false },
+        svg: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -87,6 +92,7 @@ export function parseFlags(argv: string[]): DemoOptions {
     ...(values.processes === undefined ? {} : { processes: count('--processes', values.processes, 16) }),
     ...(values.redis === undefined ? {} : { redisUrl: redisUrl(values.redis) }),
     json: values.json,
+    ...(values.svg === undefined ? {} : { svg: svgFile(values.svg) }),
     help: values.help,
   };
   if (options.redisUrl !== undefined && options.processes === undefined) {
@@ -103,6 +109,12 @@ function count(flag: string, value: string, max: number): number {
     throw new UsageError(`${flag} must be a whole number from 1 to ${max}, got '${value}'`);
   }
   return Number(value);
+}
+
+function svgFile(value: string): string {
+  // `--svg --json` would otherwise write a file named --json.
+  if (value === '' || value.startsWith('-')) throw new UsageError(`--svg needs a file name, such as timeline.svg, got '${value}'`);
+  return value;
 }
 
 function authKind(value: string): AuthKind {

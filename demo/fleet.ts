@@ -14,6 +14,8 @@ export interface FleetService {
    * process received every token fetched, so no call was made for one process alone.
    */
   rotations?: () => number;
+  /** When each of its processes received each token, epoch ms: one list per process, once the fleet is closed. */
+  rotationTimes?: () => number[][];
   /** What went wrong in any of its processes, each once; complete once the fleet is closed. */
   incidents?: () => string[];
 }
@@ -51,6 +53,7 @@ export async function startFleet(plan: ServicesPlan, processes: number, log: (li
       const service: FleetService = { name, origins: origins.map((byName) => byName[name] ?? '') };
       if (name === 'reactive') service.rotations = () => counts().reduce((sum, count) => sum + count, 0);
       if (name === 'fleet') service.rotations = () => Math.max(0, ...counts());
+      if (name !== 'naive') service.rotationTimes = () => closed.map((report) => report.rotationTimes[name] ?? []);
       if (name !== 'naive') service.incidents = () => [...new Set(closed.flatMap((report) => report.incidents[name] ?? []))];
       return service;
     }),
@@ -77,7 +80,7 @@ function startWorker(plan: WorkerPlan, log: (line: string) => void): Worker {
     execArgv: WORKER_ARGV,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  let report: WorkerReport = { rotations: {}, incidents: {} };
+  let report: WorkerReport = { rotations: {}, rotationTimes: {}, incidents: {} };
   let started = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = new Promise<FromWorkerReady>((resolve, reject) => {
@@ -88,7 +91,9 @@ function startWorker(plan: WorkerPlan, log: (line: string) => void): Worker {
         resolve(message);
       }
       if (message.type === 'log') log(message.line);
-      if (message.type === 'closed') report = { rotations: message.rotations, incidents: message.incidents };
+      if (message.type === 'closed') {
+        report = { rotations: message.rotations, rotationTimes: message.rotationTimes, incidents: message.incidents };
+      }
     });
     void exited.then(() => reject(new Error(`demo worker ${plan.index} exited before its services started (code ${child.exitCode})`)));
   });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { REQUEST_ID } from './timeline.js';
 
 /** A node:http server of the demo, on a port the OS picked on 127.0.0.1. */
 export interface RunningServer {
@@ -53,4 +54,13 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The request's `x-request-id`, as headers to pass on to the next service: requests are
+ * told apart across services by it (the demo's timeline finds retries with it).
+ */
+export function requestId(req: IncomingMessage): Record<string, string> {
+  const id = req.headers[REQUEST_ID];
+  return typeof id === 'string' ? { [REQUEST_ID]: id } : {};
 }

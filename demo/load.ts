@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import fetch from 'node-fetch';
+import { REQUEST_ID } from './timeline.js';
 
 /** One burst of requests against a service. */
 export interface LoadOptions {
@@ -9,8 +10,16 @@ export interface LoadOptions {
   requests: number;
   /** How many in flight at once: 1 sends them one after another. */
   concurrency: number;
-  /** Called after each request completes. */
-  onDone?: () => void;
+  /** Called as each request is sent. */
+  onSent?: () => void;
+  /** Called after each request completes: `ok` when it was answered 200. */
+  onDone?: (ok: boolean) => void;
+  /**
+   * Tags each request with an `x-request-id` header, `<prefix>-<n>`, which the services pass
+   * on to the partner API: how the timeline tells a retry from a first attempt.
+   * @default no header
+   */
+  requestIds?: string;
 }
 
 /** What came back. */
@@ -24,24 +33,29 @@ export interface LoadResult {
 
 /** Sends the requests with at most `concurrency` in flight, and times each. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const { origins, requests, concurrency, onDone } = options;
+  const { origins, requests, concurrency, onSent, onDone, requestIds } = options;
   const latenciesMs: number[] = [];
   let failed = 0;
   let next = 0;
 
   const worker = async (): Promise<void> => {
     while (next < requests) {
-      const origin = origins[next++ % origins.length];
+      const index = next++;
+      const origin = origins[index % origins.length];
+      const headers: Record<string, string> = requestIds === undefined ? {} : { [REQUEST_ID]: `${requestIds}-${index + 1}` };
       const startedAt = performance.now();
+      let ok = false;
+      onSent?.();
       try {
-        const res = await fetch(`${origin}/data`);
+        const res = await fetch(`${origin}/data`, { headers });
         await res.arrayBuffer();
-        if (res.status !== 200) failed += 1;
+        ok = res.status === 200;
       } catch {
-        failed += 1;
+        // No answer at all: failed, as a non-200 is.
       }
+      if (!ok) failed += 1;
       latenciesMs.push(performance.now() - startedAt);
-      onDone?.();
+      onDone?.(ok);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, requests) }, worker));

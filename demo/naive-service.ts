@@ -1,5 +1,5 @@
 import fetch from 'node-fetch';
-import { sendJson, serve, type RunningServer } from './http.js';
+import { requestId, sendJson, serve, type RunningServer } from './http.js';
 
 /** What the naive service needs. */
 export interface NaiveServiceOptions {
@@ -20,17 +20,18 @@ export interface NaiveServiceOptions {
  */
 export async function startNaiveService({ partnerOrigin, newToken }: NaiveServiceOptions): Promise<RunningServer> {
   let token: string | undefined;
-  const callPartner = (value: string) =>
-    fetch(`${partnerOrigin}/data`, { headers: { authorization: `Bearer ${value}` } });
+  const callPartner = (value: string, forwarded: Record<string, string>) =>
+    fetch(`${partnerOrigin}/data`, { headers: { ...forwarded, authorization: `Bearer ${value}` } });
 
   return serve(async (req, res) => {
     if (req.method !== 'GET' || req.url !== '/data') return sendJson(res, 404, { error: 'not found' });
+    const forwarded = requestId(req);
     token ??= await newToken();
-    let partner = await callPartner(token);
+    let partner = await callPartner(token, forwarded);
     if (partner.status === 401) {
       const fresh = await newToken();
       token = fresh;
-      partner = await callPartner(fresh);
+      partner = await callPartner(fresh, forwarded);
     }
     if (partner.status !== 200) return sendJson(res, 502, { error: `partner answered ${partner.status}` });
     sendJson(res, 200, await partner.json());

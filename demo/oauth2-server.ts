@@ -21,7 +21,7 @@ import type { AuthServer, TokenServiceOptions, TokenVerdict } from './token-serv
  * over HTTP once, then verifies each token's signature and `exp` itself.
  */
 export async function startOAuth2Server(options: TokenServiceOptions = {}): Promise<AuthServer> {
-  const { ttlMs = 2_000, latencyMs = 50 } = options;
+  const { ttlMs = 2_000, latencyMs = 50, onCall } = options;
   const issuer = new OAuth2Issuer();
   await issuer.keys.generate('RS256');
   const service = new OAuth2Service(issuer);
@@ -38,6 +38,7 @@ export async function startOAuth2Server(options: TokenServiceOptions = {}): Prom
   service.on('beforeResponse', (response: MutableResponse, req: TokenRequestIncomingMessage) => {
     const client = clientOf(req);
     calls.set(client, (calls.get(client) ?? 0) + 1);
+    onCall?.(client);
     if (response.body !== '') response.body.expires_in = ttlMs / 1000;
   });
 

@@ -1,4 +1,5 @@
 import { sendJson, serve } from './http.js';
+import { REQUEST_ID } from './timeline.js';
 import type { TokenVerdict } from './token-service.js';
 
 /** The third-party API both services call: it wants an unexpired token, or it answers 401. */
@@ -18,8 +19,14 @@ export interface PartnerApi {
  */
 export type VerifyToken = (value: string) => TokenVerdict | undefined | Promise<TokenVerdict | undefined>;
 
+/**
+ * Told of each answer: the client named in the token (`unknown` for a token it does not
+ * know), the status, and the request's `x-request-id` if it has one.
+ */
+export type OnAnswer = (client: string, status: 200 | 401, requestId: string | undefined) => void;
+
 /** Starts the partner API, trusting the tokens that `verify` accepts. */
-export async function startPartnerApi(verify: VerifyToken): Promise<PartnerApi> {
+export async function startPartnerApi(verify: VerifyToken, onAnswer?: OnAnswer): Promise<PartnerApi> {
   const served = new Map<string, number>();
   const rejected = new Map<string, number>();
   const bump = (counts: Map<string, number>, client: string): void => {
@@ -30,11 +37,15 @@ export async function startPartnerApi(verify: VerifyToken): Promise<PartnerApi> 
     if (req.method !== 'GET' || req.url !== '/data') return sendJson(res, 404, { error: 'not found' });
     const [scheme, value] = (req.headers.authorization ?? '').split(' ');
     const verdict = scheme === 'Bearer' && value ? await verify(value) : undefined;
+    const requestId = req.headers[REQUEST_ID];
+    const id = typeof requestId === 'string' ? requestId : undefined;
     if (verdict === undefined || verdict.expired) {
       bump(rejected, verdict?.client ?? 'unknown');
+      onAnswer?.(verdict?.client ?? 'unknown', 401, id);
       return sendJson(res, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
     }
     bump(served, verdict.client);
+    onAnswer?.(verdict.client, 200, id);
     sendJson(res, 200, { data: 'the partner data', client: verdict.client });
   });
 

@@ -1,5 +1,6 @@
 import { TokenStream, authFetch, type TokenSource } from 'rx-token-stream';
-import { sendJson, serve } from './http.js';
+import { requestId, sendJson, serve } from './http.js';
+import { epochMs } from './timeline.js';
 
 /** What the reactive service needs. */
 export interface ReactiveServiceOptions {
@@ -19,6 +20,8 @@ export interface ReactiveService {
   origin: string;
   /** How many tokens it has received so far: one per rotation. */
   rotations(): number;
+  /** When it received each of them, epoch ms: the new tokens of the demo's timeline. */
+  rotationTimes(): number[];
   /**
    * What went wrong on the way, first first, each once: source reports (`redis-fallback:
    * connect ECONNREFUSED ...`) and failed refreshes. A failed run names its cause from these.
@@ -43,12 +46,14 @@ export async function startReactiveService(options: ReactiveServiceOptions): Pro
   // A Set keeps the first of each, in order: the same outage reported by every refresh is one incident.
   const incidents = new Set<string>();
   let rotations = 0;
+  const rotationTimes: number[] = [];
   // What happens to the token, from events$ rather than a token$ subscriber: a live
   // subscriber is demand, and would refresh the token in the background between rounds,
   // where no request needed it. Here a new token comes only for a request.
   const watching = tokens.events$.subscribe((event) => {
     if (event.type === 'refresh-success') {
       rotations += 1;
+      rotationTimes.push(epochMs());
       const lifetime = event.expiresAt === undefined ? 'no expiry' : `expires in ${seconds(event.expiresAt - Date.now())}`;
       log(`${name}: token rotation #${rotations}, ${lifetime}`);
     }
@@ -67,7 +72,7 @@ export async function startReactiveService(options: ReactiveServiceOptions): Pro
 
   const server = await serve(async (req, res) => {
     if (req.method !== 'GET' || req.url !== '/data') return sendJson(res, 404, { error: 'not found' });
-    const partner = await partnerFetch(`${partnerOrigin}/data`);
+    const partner = await partnerFetch(`${partnerOrigin}/data`, { headers: requestId(req) });
     if (partner.status !== 200) return sendJson(res, 502, { error: `partner answered ${partner.status}` });
     sendJson(res, 200, await partner.json());
   });
@@ -75,6 +80,7 @@ export async function startReactiveService(options: ReactiveServiceOptions): Pro
   return {
     origin: server.origin,
     rotations: () => rotations,
+    rotationTimes: () => [...rotationTimes],
     incidents: () => [...incidents],
     async close() {
       await server.close();

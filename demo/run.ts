@@ -1,10 +1,13 @@
 // npm run demo -- [--parallel 100] [--rounds 3] [--ttl 2s] [--auth-latency 50ms] [--json]
-//                  [--auth oauth2] [--processes 4 [--redis redis://127.0.0.1:6379]]
+//                  [--auth oauth2] [--processes 4 [--redis redis://127.0.0.1:6379]] [--svg timeline.svg]
 //
 // The seed story, end to end over real HTTP: a naive service and a reactive one call the
 // same partner API with tokens from the same auth server, under the same load. With
 // --processes, each runs in several processes, and with --redis a third one shares its
 // token between them.
+import { statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HELP, UsageError, formatDuration, parseFlags, type DemoOptions } from './cli.js';
 import { runLoad, warmUp } from './load.js';
@@ -12,6 +15,7 @@ import { Tally, judge } from './results.js';
 import { startStack, type DemoService } from './stack.js';
 import { renderTable, summarize } from './table.js';
 import { createTerminal, type Terminal } from './terminal.js';
+import { TimelineRecorder, epochMs, type Rotation } from './timeline.js';
 
 async function main(argv: string[]): Promise<number> {
   let options: DemoOptions;
@@ -26,6 +30,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
+  // Before a run of seconds, not after it: the picture needs a folder to go into.
+  if (options.svg !== undefined && !isFolder(dirname(resolve(options.svg)))) {
+    process.stderr.write(`demo: --svg ${options.svg}: no such folder (see --help)\n`);
+    return 2;
+  }
 
   // With --json, stdout carries the JSON alone: the story goes to stderr.
   const out = createTerminal(options.json ? process.stderr : process.stdout);
@@ -39,7 +48,9 @@ async function main(argv: string[]): Promise<number> {
   if (processes !== undefined && redisUrl === undefined) {
     out.log('No --redis URL: the fleet row (one token shared by every process through Redis) is left out.');
   }
-  const stack = await startStack({ ...options, log: out.log });
+  const timeline = options.svg === undefined ? undefined : new TimelineRecorder();
+  timeline?.start();
+  const stack = await startStack({ ...options, log: out.log, ...(timeline === undefined ? {} : { timeline }) });
   const tallies = stack.services.map((service) => ({ service, tally: new Tally(service.name), seen: { authCalls: 0, unauthorized: 0 } }));
   try {
     for (let round = 1; round <= options.rounds; round += 1) {
@@ -50,8 +61,9 @@ async function main(argv: string[]): Promise<number> {
         await sleep(waitMs);
       }
       for (const entry of tallies) {
-        const load = await runRound(entry.service, round, options, out);
+        const load = await runRound(entry.service, round, options, out, timeline);
         const counted = { authCalls: entry.service.authCalls(), unauthorized: entry.service.unauthorized() };
+        timeline?.counted(entry.service.name);
         entry.tally.add(round, load, {
           authCalls: counted.authCalls - entry.seen.authCalls,
           unauthorized: counted.unauthorized - entry.seen.unauthorized,
@@ -59,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
         entry.seen = counted;
       }
     }
+    timeline?.stop();
   } finally {
     await stack.close();
   }
@@ -81,29 +94,67 @@ async function main(argv: string[]): Promise<number> {
     out.log(`\n${renderTable(services)}\n\n${summarize(services, options.parallel)}\n`);
     if (verdict.ok) out.log(`OK: ${verdict.reason}.`);
   }
+  if (options.svg !== undefined && timeline !== undefined) {
+    await writeTimeline(options.svg, timeline, stack.services, options);
+    out.log(`Wrote the timeline to ${options.svg}.`);
+  }
   if (!verdict.ok) process.stderr.write(`demo failed: ${verdict.reason}\n`);
   return verdict.ok ? 0 : 1;
 }
 
 /** One round against one service: in sequence the first time, all at once after that. */
-async function runRound(service: DemoService, round: number, options: DemoOptions, out: Terminal) {
+async function runRound(service: DemoService, round: number, options: DemoOptions, out: Terminal, timeline?: TimelineRecorder) {
   const mode = round === 1 ? 'sequential' : 'parallel';
   // The load goes round-robin over the origins: each takes its share of the burst at once.
   if (mode === 'parallel') await warmUp(service.origins, Math.ceil(options.parallel / service.origins.length));
   const progress = out.progress(`round ${round} ${service.name}`, options.parallel);
   const startedAt = Date.now();
+  const burstStartedAt = epochMs();
+  const { name } = service;
   const load = await runLoad({
     origins: service.origins,
     requests: options.parallel,
     concurrency: round === 1 ? 1 : options.parallel,
-    onDone: progress.tick,
+    onDone: (ok) => {
+      progress.tick();
+      timeline?.record(name, ok ? 'done' : 'failed');
+    },
+    ...(timeline === undefined ? {} : { onSent: () => timeline.record(name, 'sent'), requestIds: `round-${round}` }),
   });
   progress.done();
+  timeline?.burst(name, round, burstStartedAt);
   out.log(`Round ${round} (${mode}), ${service.name}: ${load.requests} requests in ${seconds(Date.now() - startedAt)}, ${load.failed} failed.`);
   return load;
 }
 
+/** Draws the recorded run into `file`, with each service's new tokens as its processes reported them. */
+async function writeTimeline(file: string, timeline: TimelineRecorder, services: DemoService[], options: DemoOptions): Promise<void> {
+  const rotations: Rotation[] = services.flatMap(({ name, rotationTimes }) =>
+    (rotationTimes?.() ?? []).flatMap((times, index) => times.map((at) => ({ service: name, process: index + 1, at }))),
+  );
+  const record = timeline.result({
+    services: services.map((service) => service.name),
+    streams: services.filter((service) => service.rotationTimes !== undefined).map((service) => service.name),
+    parallel: options.parallel,
+    processes: options.processes ?? 1,
+    ttlMs: options.ttlMs,
+    authLatencyMs: options.authLatencyMs,
+    rotations,
+  });
+  // Plot and its DOM load only for a picture: a plain run starts as fast as before.
+  const { renderTimeline } = await import('./timeline-svg.js');
+  await writeFile(file, renderTimeline(record));
+}
+
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)}s`;
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 // A reader that goes away (`npm run demo | head`) ends the output, not the run: the
 // servers still close and the exit code still tells.

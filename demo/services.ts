@@ -33,6 +33,8 @@ export interface RunningService {
   origin: string;
   /** Tokens its `TokenStream` received; absent for the naive service. Complete once closed. */
   rotations?: () => number;
+  /** When its `TokenStream` received each token, epoch ms; absent for the naive service. */
+  rotationTimes?: () => number[];
   /** What went wrong for its `TokenStream` (see ReactiveService); absent for the naive service. */
   incidents?: () => string[];
   close(): Promise<void>;
@@ -79,6 +81,7 @@ export async function startServices(plan: ServicesPlan, log: (line: string) => v
         name: 'fleet',
         origin: fleet.origin,
         rotations: fleet.rotations,
+        rotationTimes: fleet.rotationTimes,
         incidents: fleet.incidents,
         async close() {
           await fleet.close();

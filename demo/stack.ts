@@ -2,6 +2,7 @@ import { startFleet } from './fleet.js';
 import { startOAuth2Server } from './oauth2-server.js';
 import { startPartnerApi } from './partner-api.js';
 import { closeServices, fleetKey, startServices, type AuthKind, type ServicesPlan } from './services.js';
+import type { TimelineRecorder } from './timeline.js';
 import { startTokenService } from './token-service.js';
 
 /** How the demo's servers are set up. */
@@ -18,6 +19,11 @@ export interface StackOptions {
   redisUrl?: string;
   /** Where services tell what happens to them (token rotations). */
   log: (line: string) => void;
+  /**
+   * Records the auth calls and the partner API's answers, for `--svg`.
+   * @default nothing recorded
+   */
+  timeline?: TimelineRecorder;
 }
 
 /** One service under load: one row of the table per round. */
@@ -32,6 +38,8 @@ export interface DemoService {
   unauthorized(): number;
   /** Token rotations, for a service that holds its tokens in a `TokenStream`; complete once closed. */
   rotations?: () => number;
+  /** When each of its processes received each token, epoch ms (one list per process); complete once closed. */
+  rotationTimes?: () => number[][];
   /** What went wrong for its `TokenStream`s, each once; complete once closed. */
   incidents?: () => string[];
   /** How many processes it ran in, with `--processes`. */
@@ -55,7 +63,7 @@ export interface Stack {
  * partner API always run here, so what they count is fleet-wide.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const { ttlMs, authLatencyMs, auth: kind, processes, redisUrl, log } = options;
+  const { ttlMs, authLatencyMs, auth: kind, processes, redisUrl, log, timeline } = options;
   const started: Array<() => Promise<void>> = [];
   // Last started, first closed: the services hold connections to the servers behind them.
   const closeAll = async (): Promise<void> => {
@@ -63,9 +71,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   try {
     const startAuth = kind === 'oauth2' ? startOAuth2Server : startTokenService;
-    const auth = await startAuth({ ttlMs, latencyMs: authLatencyMs });
+    const onCall = timeline === undefined ? {} : { onCall: (client: string) => timeline.record(client, 'auth call') };
+    const auth = await startAuth({ ttlMs, latencyMs: authLatencyMs, ...onCall });
     started.push(auth.close);
-    const partner = await startPartnerApi(auth.verify);
+    const partner = await startPartnerApi(auth.verify, timeline?.partnerAnswered.bind(timeline));
     started.push(partner.close);
     const plan: ServicesPlan = {
       auth: kind,
@@ -78,10 +87,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (processes === undefined) {
       const services = await startServices(plan, log);
       started.push(() => closeServices(services));
-      hosted = services.map(({ name, origin, rotations, incidents }) => ({
+      hosted = services.map(({ name, origin, rotations, rotationTimes, incidents }) => ({
         name,
         origins: [origin],
         ...(rotations ? { rotations } : {}),
+        ...(rotationTimes ? { rotationTimes: () => [rotationTimes()] } : {}),
         ...(incidents ? { incidents } : {}),
       }));
     } else {

@@ -15,6 +15,11 @@ export interface TokenServiceOptions {
    * @default 50
    */
   latencyMs?: number;
+  /**
+   * Called with the client's name for each token request, where the service counts it.
+   * @default none
+   */
+  onCall?: (client: string) => void;
 }
 
 /** What the partner API learns from a token: who it was issued to, and whether it still holds. */
@@ -44,7 +49,7 @@ export interface AuthServer {
  * (through {@link AuthServer.verify}) the way a resource server checks a JWT.
  */
 export async function startTokenService(options: TokenServiceOptions = {}): Promise<AuthServer> {
-  const { ttlMs = 2_000, latencyMs = 50 } = options;
+  const { ttlMs = 2_000, latencyMs = 50, onCall } = options;
   const key = randomBytes(32);
   const sign = (payload: string): Buffer => createHmac('sha256', key).update(payload).digest();
   const calls = new Map<string, number>();
@@ -55,6 +60,7 @@ export async function startTokenService(options: TokenServiceOptions = {}): Prom
     const client = new URLSearchParams(await readBody(req)).get('client_id');
     if (!client) return sendJson(res, 400, { error: 'invalid_request' });
     calls.set(client, (calls.get(client) ?? 0) + 1);
+    onCall?.(client);
     await sleep(latencyMs);
     const exp = Date.now() + ttlMs;
     lastExpiresAt = Math.max(lastExpiresAt, exp);

@@ -19,7 +19,13 @@ export type FromWorker =
   | { type: 'listening' }
   | { type: 'ready'; origins: Partial<Record<ServiceName, string>> }
   | { type: 'log'; line: string }
-  | { type: 'closed'; rotations: Partial<Record<ServiceName, number>>; incidents: Partial<Record<ServiceName, string[]>> };
+  | {
+      type: 'closed';
+      rotations: Partial<Record<ServiceName, number>>;
+      /** When each token arrived, epoch ms (the same clock in every process of the machine). */
+      rotationTimes: Partial<Record<ServiceName, number[]>>;
+      incidents: Partial<Record<ServiceName, string[]>>;
+    };
 
 const tell = (message: FromWorker): void => {
   if (process.connected) process.send?.(message);
@@ -36,8 +42,14 @@ async function start(plan: WorkerPlan): Promise<void> {
 function close(): Promise<void> {
   closing ??= closeServices(services).then(() => {
     const rotations = services.flatMap((service) => (service.rotations ? [[service.name, service.rotations()] as const] : []));
+    const times = services.flatMap((service) => (service.rotationTimes ? [[service.name, service.rotationTimes()] as const] : []));
     const incidents = services.flatMap((service) => (service.incidents ? [[service.name, service.incidents()] as const] : []));
-    tell({ type: 'closed', rotations: Object.fromEntries(rotations), incidents: Object.fromEntries(incidents) });
+    tell({
+      type: 'closed',
+      rotations: Object.fromEntries(rotations),
+      rotationTimes: Object.fromEntries(times),
+      incidents: Object.fromEntries(incidents),
+    });
     // The channel is the last thing keeping this process alive.
     if (process.connected) process.disconnect();
   });

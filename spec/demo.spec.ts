@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import sinon from 'sinon';
@@ -239,6 +241,19 @@ describe('demo', () => {
       });
     });
 
+    it('takes --svg with a file name, and exits 2 before the run when its folder does not exist', async () => {
+      expect(parseFlags(['--svg', 'timeline.svg'])).to.include({ svg: 'timeline.svg' });
+      expect(() => parseFlags(['--svg'])).to.throw(/--svg/);
+      expect(() => parseFlags(['--svg='])).to.throw("--svg needs a file name, such as timeline.svg, got ''");
+      const started = Date.now();
+      const run = await runDemo(['--svg', join(tmpdir(), 'no-such-folder', 'timeline.svg')]);
+      expect(run.code, run.stderr).to.equal(2);
+      expect(run.stdout).to.equal('');
+      expect(run.stderr.trimEnd().split('\n')).to.deep.equal([`demo: --svg ${join(tmpdir(), 'no-such-folder', 'timeline.svg')}: no such folder (see --help)`]);
+      // Before the servers start and the rounds run, which take seconds.
+      expect(Date.now() - started).to.be.below(8_000);
+    });
+
     it('lists every flag with its default in --help', async () => {
       const run = await runDemo(['--help']);
       expect(run.code).to.equal(0);
@@ -246,6 +261,7 @@ describe('demo', () => {
         expect(run.stdout).to.match(new RegExp(`^\\s+${flag} .*\\(default [^)]+\\)$`, 'm'));
       }
       expect(run.stdout).to.match(/^\s+--redis <url> [^\n]*\n[^\n]*\(default none\)$/m);
+      expect(run.stdout).to.match(/^\s+--svg <file> [^\n]*\n[^\n]*\(default none\)$/m);
       expect(run.stdout).to.match(/^\s+--json /m);
       expect(run.stdout).to.match(/^\s+-h, --help /m);
     });
