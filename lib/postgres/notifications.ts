@@ -82,7 +82,9 @@ export class Notifications {
       if (message.channel !== this.#channel || message.payload === undefined) return;
       for (const wake of [...(this.#waiters.get(message.payload) ?? [])]) wake();
     };
+    let lost = false;
     const onLost = (): void => {
+      lost = true;
       client.off('notification', onNotification).off('error', onLost).off('end', onLost);
       if (this.#client !== client) return;
       this.#client = undefined;
@@ -94,6 +96,10 @@ export class Notifications {
       const listen = client.query(`LISTEN ${escapeIdentifier(this.#channel)}`);
       await within(listen, this.#timeoutMs, this.#scheduler, () => storeTimeoutError('listen', this.#timeoutMs));
     } catch {
+      lost = true;
+    }
+    // Lost between the LISTEN's answer and here, too: it is not ours to keep.
+    if (lost) {
       client.off('notification', onNotification).off('error', onLost).off('end', onLost);
       giveBack(client, true);
       return;
