@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { inChild, recordingModules } from '../support/child.js';
 
-// Imported by path until package.json maps `rx-token-stream/postgres` to it.
-const ENTRY = pathToFileURL(fileURLToPath(new URL('../../lib/postgres/index.ts', import.meta.url))).href;
+const ENTRY = 'rx-token-stream/postgres';
 const WITHOUT_PG = fileURLToPath(new URL('./without-pg.cjs', import.meta.url));
 
 /** Whether importing `entry` in a fresh Node process loads pg. */

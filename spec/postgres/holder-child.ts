@@ -2,7 +2,7 @@
 // the spec can pause it (SIGSTOP) between its lease and its save as a GC pause or a frozen
 // VM would: { lease } answers the fence, { save } whether the save was taken.
 import pg from 'pg';
-import { postgresCredentialStore } from '../../lib/postgres/index.js';
+import { postgresCredentialStore } from 'rx-token-stream/postgres';
 
 const { POSTGRES_URL: url, TABLE: table = '' } = process.env;
 const pool = new pg.Pool({ connectionString: url, max: 2 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import { isPostgresStoreError, type PostgresStoreError } from '../../lib/postgres/index.js';
+import { isPostgresStoreError, type PostgresStoreError } from 'rx-token-stream/postgres';
 import { postgresHarness } from './support.js';
 
 const SECRET = 'rt-migrate-must-not-leak-0123456789';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { postgresCredentialStore, type PostgresCredentialStore } from '../../lib/postgres/index.js';
+import { postgresCredentialStore, type PostgresCredentialStore } from 'rx-token-stream/postgres';
 import { postgresHarness } from './support.js';
 
 // Never connected: option checks happen before any statement.

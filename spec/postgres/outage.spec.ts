@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
-import { isPostgresStoreError, type PostgresCredentialStore, type PostgresStoreError } from '../../lib/postgres/index.js';
+import { isPostgresStoreError, type PostgresCredentialStore, type PostgresStoreError } from 'rx-token-stream/postgres';
 import { virtualClock } from '../oauth2/support.js';
 import { freePort } from '../support/redis-server.js';
 import { cuttableProxy, postgresHarness, until } from './support.js';

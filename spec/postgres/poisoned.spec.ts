@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import { isPostgresStoreError } from '../../lib/postgres/index.js';
+import { isPostgresStoreError } from 'rx-token-stream/postgres';
 import { postgresHarness } from './support.js';
 
 const SECRET = 'rt-poison-must-not-leak';

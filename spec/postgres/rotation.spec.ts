@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { TokenStreams, refreshTokenGrant, type KeyedTokenEvent } from 'rx-token-stream';
 import { CLIENT_ID, CLIENT_SECRET, startProvider, type RotatingProvider } from '../refresh-rotation/provider.js';
-import type { PostgresCredentialStore } from '../../lib/postgres/index.js';
+import type { PostgresCredentialStore } from 'rx-token-stream/postgres';
 import { postgresHarness } from './support.js';
 
 describe('refreshTokenGrant on postgresCredentialStore, against oidc-provider', function () {

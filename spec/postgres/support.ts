@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import { requirePostgres } from '../support/postgres-server.js';
-import { postgresCredentialStore, type PostgresCredentialStore, type PostgresCredentialStoreOptions } from '../../lib/postgres/index.js';
+import { postgresCredentialStore, type PostgresCredentialStore, type PostgresCredentialStoreOptions } from 'rx-token-stream/postgres';
 
 /** What {@link postgresHarness} hands each spec. */
 export interface PostgresHarness {
