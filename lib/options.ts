@@ -53,6 +53,18 @@ export const isTimerDelay = (value: unknown): value is number => isNonNegative(v
 
 export const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 
+// A UTF-16 surrogate without its pair: Redis, PostgreSQL and every UTF-8 encoder turn it
+// into U+FFFD, so two different keys holding one would name one stored credential.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A key that names one thing wherever it is stored: a non-empty string without NUL or a
+ * lone surrogate. TokenStreams and every store check keys with it, so that two keys of
+ * different tenants can never become one key in Redis or PostgreSQL.
+ */
+export const isKey = (value: unknown): value is string =>
+  isNonEmptyString(value) && !value.includes('\0') && !LONE_SURROGATE.test(value);
+
 export const isScheduler = (value: unknown): value is SchedulerLike =>
   typeof (value as SchedulerLike | undefined)?.now === 'function' &&
   typeof (value as SchedulerLike).schedule === 'function';

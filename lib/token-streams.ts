@@ -1,7 +1,7 @@
 import { Observable, Subject, defer, finalize, type Subscription } from 'rxjs';
 import { closedError } from './errors.js';
 import type { TokenEvent } from './events.js';
-import { isPositiveFinite, isTimerDelay, optionChecker, MAX_TIMER_MS } from './options.js';
+import { isKey, isPositiveFinite, isTimerDelay, optionChecker, MAX_TIMER_MS } from './options.js';
 import { resolveStreamOptions, type GetTokenOptions, type TokenStreamOptions } from './stream-options.js';
 import type { Token } from './token.js';
 import { TokenStream, isIdle } from './token-stream.js';
@@ -48,7 +48,7 @@ interface Held {
 const check = optionChecker('TokenStreams');
 
 function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0) throw new TypeError('TokenStreams: `key` must be a non-empty string');
+  if (!isKey(key)) throw new TypeError('TokenStreams: `key` must be a non-empty string without NUL or lone surrogates');
 }
 
 /**

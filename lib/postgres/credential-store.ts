@@ -8,7 +8,7 @@ import {
   type RotatedCredential,
   type StoredCredential,
 } from '../credential-store.js';
-import { argumentChecker, isTimerDelay, MAX_TIMER_MS } from '../options.js';
+import { argumentChecker, isKey, isTimerDelay, MAX_TIMER_MS } from '../options.js';
 import { tokenProblem } from '../token.js';
 import { Statements } from './connection.js';
 import { PostgresStoreError, storeClosedError, unusableRowError, type PostgresStoreStep } from './errors.js';
@@ -55,8 +55,6 @@ export function postgresCredentialStore(options: PostgresCredentialStoreOptions)
 }
 
 const OWNER = 'postgresCredentialStore';
-// Lone surrogates are sent as U+FFFD: two such keys would name one row.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
 class PostgresStore implements PostgresCredentialStore {
@@ -186,9 +184,9 @@ function hashOf(key: string): string {
 
 function checkKey(check: ReturnType<typeof argumentChecker>, key: unknown): asserts key is string {
   check(typeof key === 'string' && key.length > 0, 'key', 'a non-empty string');
-  const text = key as string;
-  check(!text.includes('\0') && !LONE_SURROGATE.test(text), 'key', 'text without NUL or lone surrogates');
-  check(Buffer.byteLength(text) <= MAX_KEY_BYTES, 'key', `at most ${MAX_KEY_BYTES} bytes in UTF-8`);
+  // Lone surrogates are sent as U+FFFD: two such keys would name one row.
+  check(isKey(key), 'key', 'text without NUL or lone surrogates');
+  check(Buffer.byteLength(key as string) <= MAX_KEY_BYTES, 'key', `at most ${MAX_KEY_BYTES} bytes in UTF-8`);
 }
 
 function checkExpected(check: ReturnType<typeof argumentChecker>, expected: unknown): asserts expected is CredentialExpectation {

@@ -189,7 +189,8 @@ describe('TokenStreams', () => {
   describe('arguments and lifecycle', () => {
     it('refuses a key that is not a non-empty string with a TypeError naming `key`', () => {
       const streams = new TokenStreams({ source: async () => ({ value: 'x' }) });
-      for (const key of ['', undefined, 42, {}]) {
+      // A lone surrogate becomes U+FFFD in Redis and PostgreSQL: two tenants' keys would be one.
+      for (const key of ['', undefined, 42, {}, 'tenant-\uD800', 'tenant-\uDC00', 'tenant\0']) {
         expect(() => streams.getToken(key as string)).to.throw(TypeError, /`key`/);
         expect(() => streams.invalidate(key as string, 'x')).to.throw(TypeError, /`key`/);
         expect(() => streams.token$(key as string)).to.throw(TypeError, /`key`/);
