@@ -243,5 +243,12 @@ function isRefusal(error: OAuthError): error is OAuthError & { error: string } {
 
 /** Whether the credential read now is not the one that was presented. */
 function changed(presented: StoredCredential, now: StoredCredential | undefined): boolean {
-  return now === undefined || now.version !== presented.version || now.refreshToken !== presented.refreshToken || now.failure !== undefined;
+  // A `refused` mark left by other client settings is no change: the refresh token is the
+  // same, and presenting it again would only be refused again, as often as the lease allows.
+  return (
+    now === undefined ||
+    now.version !== presented.version ||
+    now.refreshToken !== presented.refreshToken ||
+    now.failure?.reason === 'reauth-required'
+  );
 }
