@@ -7,7 +7,7 @@ import { isNonEmptyString } from './options.js';
 import { tokenProblem, type Token } from './token.js';
 
 /** The longest refresh token a store takes: IdPs send a few hundred characters at most. */
-export const MAX_REFRESH_TOKEN_LENGTH = 16_384;
+const MAX_REFRESH_TOKEN_LENGTH = 16_384;
 
 /** Why a credential stopped being usable. Only `store.put` (a new family) clears it. */
 export type CredentialFailure =

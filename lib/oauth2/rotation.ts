@@ -15,7 +15,7 @@ import { leaseEndedError, noCredentialError, reauthRequiredError, refusedBeforeE
  * A shared access token within this long of its expiry is not handed out: the stream checks
  * it again a moment later, and the API later still.
  */
-export const SHARED_TOKEN_MARGIN_MS = 1_000;
+const SHARED_TOKEN_MARGIN_MS = 1_000;
 
 /**
  * The share of the lease within which the refresh token may be presented. The rest is left

@@ -70,7 +70,7 @@ export interface RedisCredentialStore extends CredentialStore {
  * The longest sealed value written or read, in bytes: a refresh token and an access token
  * fit many times over. A longer value under the key is not a credential of this store.
  */
-export const MAX_SECRET_BYTES = 128 * 1024;
+const MAX_SECRET_BYTES = 128 * 1024;
 
 const check = optionChecker('redisCredentialStore');
 const identity = (text: string): string => text;

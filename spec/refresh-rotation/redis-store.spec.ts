@@ -129,6 +129,17 @@ describe('redisCredentialStore', () => {
     expect(await store.get('user-1')).to.deep.include({ refreshToken: 'rt-new' });
   });
 
+  it('saves a rotation without its access token when both would be too large to read back, rather than lose the refresh token', async () => {
+    const store = open();
+    await store.put('user-1', { refreshToken: 'rt-1' });
+    const fence = (await store.lease('user-1', 10_000)) as number;
+    const huge = { value: 'a'.repeat(200_000), expiresAt: Date.now() + 60_000 };
+    expect(await store.save('user-1', { version: 1, fence }, { refreshToken: 'rt-2', accessToken: huge })).to.equal(true);
+    const saved = await store.get('user-1');
+    expect(saved).to.deep.include({ refreshToken: 'rt-2', version: 2 });
+    expect(saved?.accessToken).to.equal(undefined);
+  });
+
   it('tells waiters of many keys through one subscription, and wakes only the key that changed', async () => {
     const store = open();
     await store.put('user-1', { refreshToken: 'rt-1' });
