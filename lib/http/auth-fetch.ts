@@ -1,11 +1,10 @@
 import type nodeFetch from 'node-fetch';
 import { argumentChecker, optionChecker, checkOptionsObject } from '../options.js';
 import { defaultFetch } from './default-fetch.js';
-import { parseOrigins } from './origins.js';
-import { authorization, rejectsToken, sentCopy } from './token-header.js';
+import { carriesToken, parseOrigins } from './origins.js';
+import { rejectsToken, sentTokens } from './token-header.js';
 import { isRedirectStatus, nextHop } from './redirects.js';
 import { fromRequest, isRequestLike, NO_INIT, prepareRequest, type Hop, type PreparedRequest } from './request.js';
-import type { Token } from '../token.js';
 import type { TokenStream } from '../token-stream.js';
 
 /** What authFetch reads of a response. node-fetch's and the global `Response` both fit. */
@@ -98,24 +97,12 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
   check(typeof allowInsecureHttp === 'boolean', 'allowInsecureHttp', 'a boolean');
   const allowed = parseOrigins(origins, allowInsecureHttp);
   const send = fetch as unknown as LooseFetch;
-  // The header is checked once per token value, not once per request. Keyed on the value
-  // and type, never on the object: a tokens object may change and return one object.
-  let last: { token: Token; header: string } | undefined;
-  const sentFor = (token: Token): { token: Token; header: string } => {
-    if (last === undefined || last.token.value !== token?.value || last.token.type !== token?.type) {
-      const sent = sentCopy(token);
-      last = { token: sent, header: authorization(sent) };
-    }
-    return last;
-  };
+  const sentFor = sentTokens();
 
   async function fetchWithToken(input: unknown, init?: Record<string, unknown>): Promise<FetchResponseLike> {
     // A URL of our own: the caller may change its URL object as soon as this call returns.
     const url = urlOf(input);
-    // A blob: URL has the origin of the URL inside it, yet never reaches that host.
-    if (!allowed.has(url.origin) || (url.protocol !== 'https:' && url.protocol !== 'http:')) return send(input, init);
-    // fetch refuses these too, but with the URL, password included, in its message.
-    if (url.username !== '' || url.password !== '') throw new TypeError('authFetch: a request URL must not hold credentials');
+    if (!carriesToken(allowed, url, 'authFetch')) return send(input, init);
     // Everything of the input is copied before the first await. Each await costs client CPU
     // that shows beside a loopback request, so the common case (no Request body to buffer,
     // no redirect) awaits only the token and the response.

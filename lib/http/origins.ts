@@ -44,17 +44,33 @@ export function dropCredentials(headers: Record<string, string>): void {
 }
 
 /**
+ * Whether a request to `url` may carry the token: its origin is allowed and it is an http(s)
+ * URL (a `blob:` URL has the origin of the URL inside it, yet never reaches that host). Every
+ * client adapter and authFetch ask this of the URL their client is about to send to.
+ *
+ * @param owner the entry named in the error, such as `'authFetch'`.
+ * @throws {TypeError} when the URL may carry the token but holds credentials: fetch refuses
+ * such a URL too, but with the URL, password included, in its message.
+ */
+export function carriesToken(allowed: ReadonlySet<string>, url: URL, owner: string): boolean {
+  if (!allowed.has(url.origin) || (url.protocol !== 'https:' && url.protocol !== 'http:')) return false;
+  if (url.username !== '' || url.password !== '') throw new TypeError(`${owner}: a request URL must not hold credentials`);
+  return true;
+}
+
+/**
  * The set of origins that may receive the token, checked once at construction.
  *
  * @param origins origins such as `'https://api.example.com'` (a trailing `/` is allowed).
  * @param allowInsecureHttp whether a plain `http:` origin on a non-loopback host is accepted.
+ * @param owner the entry named in the errors, such as `'authFetch'`.
  * @throws {TypeError} naming `origins` or `origins[i]` when the list is empty, an entry is
  * not a bare http(s) origin (a path, query, fragment or credentials would widen or blur
  * what the caller meant), or an entry is plain http to another machine.
  */
-export function parseOrigins(origins: unknown, allowInsecureHttp: boolean): ReadonlySet<string> {
+export function parseOrigins(origins: unknown, allowInsecureHttp: boolean, owner = 'authFetch'): ReadonlySet<string> {
   if (!Array.isArray(origins) || origins.length === 0) {
-    throw new TypeError('authFetch: option `origins` must be a non-empty array of origins');
+    throw new TypeError(`${owner}: option \`origins\` must be a non-empty array of origins`);
   }
   const allowed = new Set<string>();
   origins.forEach((entry: unknown, index) => {
@@ -62,14 +78,14 @@ export function parseOrigins(origins: unknown, allowInsecureHttp: boolean): Read
     const url = toUrl(entry);
     // The entry is not echoed: it may hold credentials the caller did not mean to log.
     if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-      throw new TypeError(`authFetch: option \`${name}\` must be an http(s) URL string or URL`);
+      throw new TypeError(`${owner}: option \`${name}\` must be an http(s) URL string or URL`);
     }
     if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
-      throw new TypeError(`authFetch: option \`${name}\` must be a bare origin, without credentials, path, query or fragment`);
+      throw new TypeError(`${owner}: option \`${name}\` must be a bare origin, without credentials, path, query or fragment`);
     }
     if (url.protocol === 'http:' && !allowInsecureHttp && !isLoopbackHost(url.hostname)) {
       throw new TypeError(
-        `authFetch: option \`${name}\` is plain http to a non-loopback host; use https or set allowInsecureHttp`,
+        `${owner}: option \`${name}\` is plain http to a non-loopback host; use https or set allowInsecureHttp`,
       );
     }
     allowed.add(url.origin);

@@ -12,11 +12,21 @@ export function isRedirectStatus(status: number): boolean {
 }
 
 /**
+ * Whether a redirect chain that was still on its first origin (`onFirstOrigin`) stays there
+ * with the hop from `from` to `to`. Once a chain has left its first origin it never is again,
+ * so a foreign server cannot steer an authorized request to a path of its choosing: only
+ * hops for which this holds may carry credentials.
+ */
+export function staysOnFirstOrigin(onFirstOrigin: boolean, from: URL, to: URL): boolean {
+  return onFirstOrigin && isSameOrigin(from, to);
+}
+
+/**
  * The hop that follows a redirect, by the Fetch standard's "HTTP-redirect fetch": 303, and
  * 301/302 after a POST, become a GET without body; 307/308 resend the method and body, which
  * needs a body that can be sent again. A hop to another origin loses the credential headers,
- * and once the chain has left its first origin it never gets them back, so a foreign server
- * cannot steer an authorized request to a path of its choosing.
+ * and once the chain has left its first origin it never gets them back
+ * ({@link staysOnFirstOrigin}).
  *
  * @param location the Location header, resolved against the current URL.
  * @param replayable whether the request body can be sent a second time.
@@ -44,7 +54,7 @@ export function nextHop(current: Hop, status: number, location: string, replayab
   } else if (body !== undefined && body !== null && !replayable) {
     throw new TypeError('authFetch: cannot follow a 307/308 redirect with a streamed body');
   }
-  const onFirstOrigin = current.onFirstOrigin && isSameOrigin(current.url, url);
+  const onFirstOrigin = staysOnFirstOrigin(current.onFirstOrigin, current.url, url);
   if (!onFirstOrigin) dropCredentials(headers);
   return { url, method, headers, body, onFirstOrigin };
 }

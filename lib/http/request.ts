@@ -156,9 +156,9 @@ function extraOf(init: Record<string, unknown>): Record<string, unknown> | undef
  * A copy of a body the caller could change after the call, so that every attempt and every
  * 307 sends the bytes of the call: bytes into a Buffer of their own, URLSearchParams and
  * FormData into a new one of the same class. Strings, Blobs and Files cannot change; a
- * stream is sent once as it is.
+ * stream is sent once as it is. `null` becomes `undefined`.
  */
-function copyBody(body: unknown): unknown {
+export function copyBody(body: unknown): unknown {
   if (body === undefined || body === null) return undefined;
   if (typeof body !== 'object') return body;
   // By bytes, whatever the element size of a typed array or DataView.
@@ -176,9 +176,20 @@ function copyBody(body: unknown): unknown {
   return body;
 }
 
-/** Whether a body {@link copyBody} returned can be sent again: anything but a stream. */
-function isReplayable(body: unknown): boolean {
-  if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) return true;
+/**
+ * Whether a request body can be sent a second time, for a retry or a 307/308: none, a string,
+ * bytes (Buffer, typed array, DataView, ArrayBuffer), URLSearchParams, FormData or a Blob. A
+ * stream or an iterable is read once. authFetch asks it of its copy of the body; a client
+ * adapter of the body its client is about to send again.
+ */
+export function isReplayable(body: unknown): boolean {
+  if (body === undefined || body === null || typeof body === 'string' || ArrayBuffer.isView(body)) return true;
   const tag = Object.prototype.toString.call(body);
-  return tag === '[object URLSearchParams]' || tag === '[object FormData]' || tag === '[object Blob]' || tag === '[object File]';
+  return (
+    tag === '[object ArrayBuffer]' ||
+    tag === '[object URLSearchParams]' ||
+    tag === '[object FormData]' ||
+    tag === '[object Blob]' ||
+    tag === '[object File]'
+  );
 }

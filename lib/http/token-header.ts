@@ -4,6 +4,41 @@
  */
 import { tokenProblem, type Token } from '../token.js';
 
+/** A token as one request sends it: the frozen copy of its value and type, and its header. */
+export interface SentToken {
+  readonly token: Token;
+  readonly header: string;
+}
+
+/**
+ * The {@link SentToken} of each token a request is given, built and checked once per token
+ * value and type rather than once per request. Keyed on the value and type, never on the
+ * object: a tokens object may change and return one object.
+ * @returns a function that throws what {@link authorization} throws.
+ */
+export function sentTokens(): (token: Token) => SentToken {
+  let last: SentToken | undefined;
+  return (token) => {
+    if (last === undefined || last.token.value !== token?.value || last.token.type !== token?.type) {
+      const sent = sentCopy(token);
+      last = { token: sent, header: authorization(sent) };
+    }
+    return last;
+  };
+}
+
+/**
+ * The token an Authorization value built by {@link authorization} carries, for a client that
+ * hands a hook its request but not what was attached to it earlier. The scheme is an HTTP
+ * token (no space in it), so the first space ends it; a value may hold inner spaces.
+ * @returns `undefined` for a header of another shape.
+ */
+export function tokenOfHeader(header: string | null | undefined): Token | undefined {
+  const space = typeof header === 'string' ? header.indexOf(' ') : -1;
+  if (space <= 0) return undefined;
+  return Object.freeze({ type: header!.slice(0, space), value: header!.slice(space + 1) });
+}
+
 /** What {@link rejectsToken} reads of a response. */
 export interface RejectionLike {
   readonly status: number;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CREDENTIAL_HEADERS, dropCredentials, isLoopbackHost, isSameOrigin, parseOrigins } from '../../lib/http/origins.js';
+import { CREDENTIAL_HEADERS, carriesToken, dropCredentials, isLoopbackHost, isSameOrigin, parseOrigins } from '../../lib/http/origins.js';
 
 const host = (url: string): string => new URL(url).hostname;
 
@@ -74,5 +74,28 @@ describe('origins', () => {
       expect(headers).to.deep.equal({ 'x-trace': '1' });
       expect(CREDENTIAL_HEADERS).to.deep.equal(['authorization', 'cookie', 'proxy-authorization']);
     });
+  });
+
+  describe('carriesToken', () => {
+    const allowed = parseOrigins(['https://api.example.com'], false);
+
+    it('holds for an http(s) URL of an allowed origin, and for nothing else', () => {
+      expect(carriesToken(allowed, new URL('https://API.example.com:443/x?y'), 'owner')).to.equal(true);
+      for (const url of ['https://api.example.com:8443/', 'http://api.example.com/', 'https://api.example.com.evil.test/', 'blob:https://api.example.com/0a1b']) {
+        expect(carriesToken(allowed, new URL(url), 'owner'), url).to.equal(false);
+      }
+    });
+
+    it('refuses an allowed URL that holds credentials, naming its owner and not the password', () => {
+      expect(() => carriesToken(allowed, new URL('https://user:hunter2@api.example.com/'), 'kyAuth'))
+        .to.throw(TypeError, /^kyAuth: a request URL must not hold credentials$/)
+        .with.property('message')
+        .that.does.not.include('hunter2');
+      expect(carriesToken(allowed, new URL('https://user:hunter2@evil.test/'), 'kyAuth')).to.equal(false);
+    });
+  });
+
+  it('names the entry that checks the origins in its errors', () => {
+    expect(() => parseOrigins([], false, 'gotAuth')).to.throw(TypeError, /^gotAuth: option `origins`/);
   });
 });

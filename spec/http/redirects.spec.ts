@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { isRedirectStatus, nextHop } from '../../lib/http/redirects.js';
+import { isRedirectStatus, nextHop, staysOnFirstOrigin } from '../../lib/http/redirects.js';
 import type { Hop } from '../../lib/http/request.js';
 
 // The last argument of nextHop says whether the body can be sent again.
@@ -70,5 +70,12 @@ describe('redirects', () => {
         .with.property('message')
         .that.does.not.include('hunter2');
     }
+  });
+
+  it('keeps a chain on its first origin only while every hop stays there', () => {
+    const a = new URL('https://a.example/x');
+    expect(staysOnFirstOrigin(true, a, new URL('https://a.example:443/y'))).to.equal(true);
+    expect(staysOnFirstOrigin(true, a, new URL('http://a.example/y'))).to.equal(false);
+    expect(staysOnFirstOrigin(false, a, new URL('https://a.example/y')), 'once left, never back').to.equal(false);
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { NO_INIT, fromRequest, prepareRequest } from '../../lib/http/request.js';
+import { Readable } from 'node:stream';
+import { NO_INIT, copyBody, fromRequest, isReplayable, prepareRequest } from '../../lib/http/request.js';
 
 const url = new URL('https://api.example.com/a');
 
@@ -66,5 +67,20 @@ describe('prepareRequest', () => {
 
   it('refuses a redirect mode fetch does not have', () => {
     expect(() => prepareRequest(undefined, url, { redirect: 'sometimes' })).to.throw(TypeError, /`redirect`/);
+  });
+
+  it('counts every body but a stream or an iterable as one that can be sent again', () => {
+    const again = [undefined, null, 'a', Buffer.from('a'), new Uint16Array(2), new ArrayBuffer(2), new URLSearchParams('a=1'), new FormData(), new Blob(['a'])];
+    for (const body of again) expect(isReplayable(body), String(body)).to.equal(true);
+    const once = [Readable.from(['a']), new ReadableStream(), (async function* () {})(), [1, 2]];
+    for (const body of once) expect(isReplayable(body), String(body)).to.equal(false);
+  });
+
+  it('copies a byte body, so that a later change of the caller\'s bytes is not sent', () => {
+    const bytes = Buffer.from('abc');
+    const copy = copyBody(bytes) as Buffer;
+    bytes[0] = 0x7a;
+    expect(copy.toString()).to.equal('abc');
+    expect(copyBody(null)).to.equal(undefined);
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { authorization, rejectsToken, sentCopy } from '../../lib/http/token-header.js';
+import { authorization, rejectsToken, sentCopy, sentTokens, tokenOfHeader } from '../../lib/http/token-header.js';
 
 const answer = (status: number, challenge?: string) => ({
   status,
@@ -68,6 +68,28 @@ describe('token header', () => {
       for (const value of ['secret\r\nX-Injected: 1', ' secret', 'secret\u00e9', 'secret\u0000']) {
         expect(() => authorization({ value })).to.throw(TypeError).with.property('message').that.does.not.include('secret');
       }
+    });
+  });
+
+  describe('sentTokens', () => {
+    it('builds the header once per token value and type, whatever object carries them', () => {
+      const sentFor = sentTokens();
+      const token = { value: 'abc' };
+      const first = sentFor(token);
+      expect(first).to.deep.equal({ token: { value: 'abc' }, header: 'Bearer abc' });
+      expect(Object.isFrozen(first.token)).to.equal(true);
+      expect(sentFor({ value: 'abc' })).to.equal(first);
+      token.value = 'def';
+      expect(sentFor(token).header).to.equal('Bearer def');
+      expect(sentFor({ value: 'def', type: 'DPoP' }).header).to.equal('DPoP def');
+    });
+  });
+
+  describe('tokenOfHeader', () => {
+    it('reads back the type and value that authorization put in a header', () => {
+      expect(tokenOfHeader(authorization({ value: 'a b=c' }))).to.deep.equal({ type: 'Bearer', value: 'a b=c' });
+      expect(tokenOfHeader(authorization({ value: 'x', type: 'DPoP' }))).to.deep.equal({ type: 'DPoP', value: 'x' });
+      for (const header of [null, undefined, '', 'Bearer', ' x']) expect(tokenOfHeader(header), String(header)).to.equal(undefined);
     });
   });
 });

@@ -5,8 +5,8 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from '
 // A self-signed certificate for 127.0.0.1 and localhost, made for these specs only
 // (EC P-256, self-signed with `openssl ca -selfsign`, valid 2000 to 2100). It
 // protects nothing: it lets a loopback server speak TLS so that an https-to-http redirect
-// can be observed.
-const CERT = `
+// can be observed. The client adapters' specs trust it too.
+export const CERT = `
 -----BEGIN CERTIFICATE-----
 MIIBaDCCAQ2gAwIBAgIBATAKBggqhkjOPQQDAjAUMRIwEAYDVQQDDAkxMjcuMC4w
 LjEwIBcNMDAwMTAxMDAwMDAwWhgPMjEwMDAxMDEwMDAwMDBaMBQxEjAQBgNVBAMM
