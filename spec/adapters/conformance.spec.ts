@@ -1,0 +1,211 @@
+import { expect } from 'chai';
+import { listenDualScheme } from '../http/auth-fetch/tls.js';
+import { listen } from '../support/loopback.js';
+import { clients } from './clients.js';
+import { apiServer, expectNoSecret, specTokens, type ApiServer, type SpecTokens } from './support.js';
+
+const count = <T>(items: T[]): Map<T, number> => items.reduce((map, item) => map.set(item, (map.get(item) ?? 0) + 1), new Map<T, number>());
+
+// One suite, run once per client. Every request goes to real loopback servers; what the
+// servers received is what the assertions count.
+for (const client of clients) {
+  describe(`conformance: ${client.name}`, () => {
+    let api: ApiServer;
+    let spec: SpecTokens;
+    const bearer = (n: number): string => `Bearer ${spec.value(n)}`;
+
+    beforeEach(async () => {
+      api = await apiServer();
+      spec = specTokens();
+    });
+    afterEach(async () => {
+      spec.tokens.close();
+      await api.close();
+    });
+
+    it('serves 1,000 parallel requests on an expired token with 1 source call and none failed', async () => {
+      const sender = client.create(spec.tokens, { origins: [api.origin] });
+      api.accepted.add(spec.value(1));
+      expect((await sender.send(`${api.origin}/?id=warm`)).status).to.equal(200);
+      spec.clock.advance(2 * 3_600_000);
+      api.accepted.add(spec.value(2));
+      const outcomes = await Promise.all(Array.from({ length: 1_000 }, (_, i) => sender.send(`${api.origin}/?id=e${i}`)));
+      expect(count(outcomes.map((o) => o.status))).to.deep.equal(new Map([[200, 1_000]]));
+      expect(spec.source.callCount).to.equal(2);
+      const expired = api.seen.filter((s) => s.id.startsWith('e'));
+      expect(count(expired.map((s) => s.authorization))).to.deep.equal(new Map([[bearer(2), 1_000]]));
+      await sender.close();
+    });
+
+    it('meets a 401 storm of 1,000 with 1 refresh, none failed and at most 2 attempts each', async () => {
+      const sender = client.create(spec.tokens, { origins: [api.origin] });
+      await spec.tokens.getToken();
+      api.accepted.add(spec.value(2));
+      const outcomes = await Promise.all(Array.from({ length: 1_000 }, (_, i) => sender.send(`${api.origin}/?id=s${i}`)));
+      expect(count(outcomes.map((o) => o.status))).to.deep.equal(new Map([[200, 1_000]]));
+      expect(spec.source.callCount).to.equal(2);
+      const attempts = api.attempts();
+      expect(attempts.size).to.equal(1_000);
+      expect(Math.max(...attempts.values())).to.equal(2);
+      await sender.close();
+    });
+
+    it('returns a second rejection to the caller, after 2 attempts and 1 refresh', async () => {
+      const sender = client.create(spec.tokens, { origins: [api.origin] });
+      const outcome = await sender.send(`${api.origin}/?id=twice`);
+      expect(outcome.status).to.equal(401);
+      expect(api.seen.map((s) => s.authorization)).to.deep.equal([bearer(1), bearer(2)]);
+      expect(spec.source.callCount).to.equal(2);
+      await sender.close();
+    });
+
+    it('makes no new refresh for a late 401 of a token already replaced', async () => {
+      const sender = client.create(spec.tokens, { origins: [api.origin] });
+      await spec.tokens.getToken();
+      const release = api.hold('late');
+      const arrived = api.arrival('late');
+      const late = sender.send(`${api.origin}/?id=late`);
+      await arrived;
+      spec.tokens.invalidate(spec.value(1));
+      await spec.tokens.getToken();
+      api.accepted.add(spec.value(2));
+      release();
+      expect((await late).status).to.equal(200);
+      expect(spec.source.callCount).to.equal(2);
+      expect(api.seen.map((s) => s.authorization)).to.deep.equal([bearer(1), bearer(2)]);
+      await sender.close();
+    });
+
+    it('sends a string body again with the retry, and a stream body only if it can replay it', async () => {
+      const sender = client.create(spec.tokens, { origins: [api.origin] });
+      await spec.tokens.getToken();
+      api.accepted.add(spec.value(2));
+      const text = await sender.send(`${api.origin}/?id=text`, { method: 'POST', body: 'a=1' });
+      expect(text.status).to.equal(200);
+      expect(api.seen.filter((s) => s.id === 'text').map((s) => s.body)).to.deep.equal(['a=1', 'a=1']);
+
+      api.accepted.clear();
+      api.accepted.add(spec.value(3));
+      const streamed = await sender.send(`${api.origin}/?id=stream`, { method: 'POST', body: { stream: ['b=', '2'] } });
+      const bodies = api.seen.filter((s) => s.id === 'stream').map((s) => s.body);
+      if (client.replaysStreams) {
+        expect(streamed.status).to.equal(200);
+        expect(bodies).to.deep.equal(['b=2', 'b=2']);
+      } else {
+        // Sent once; the token it sent is invalidated all the same.
+        expect(streamed.status).to.equal(401);
+        expect(bodies).to.deep.equal(['b=2']);
+        expect((await sender.send(`${api.origin}/?id=after`)).status).to.equal(200);
+      }
+      expect(spec.source.callCount).to.equal(3);
+      await sender.close();
+    });
+
+    it('sends no token to another origin, nor through a redirect to one, and asks for none', async () => {
+      const other = await apiServer();
+      const sender = client.create(spec.tokens, { origins: [api.origin] });
+      await sender.send(`${other.origin}/?id=direct`);
+      expect(spec.source.callCount).to.equal(0);
+      api.accepted.add(spec.value(1));
+      const away = `${api.origin}/redirect?id=away&to=${encodeURIComponent(`${other.origin}/?id=landed`)}`;
+      await sender.send(away);
+      const back = `${api.origin}/redirect?id=out&to=${encodeURIComponent(`${other.origin}/redirect?id=via&to=${encodeURIComponent(`${api.origin}/?id=back`)}`)}`;
+      await sender.send(back);
+      const same = `${api.origin}/redirect?id=hop&status=307&to=${encodeURIComponent(`${api.origin}/?id=stay`)}`;
+      expect((await sender.send(same)).status).to.equal(200);
+      const tokenAt = (server: ApiServer) => server.seen.map((s) => [s.id, s.authorization]);
+      expect(tokenAt(other)).to.deep.equal([['direct', undefined], ['landed', undefined], ['via', undefined]]);
+      // Once a chain has left its first origin, no hop carries the token, back there included.
+      expect(tokenAt(api)).to.deep.equal([['away', bearer(1)], ['out', bearer(1)], ['back', undefined], ['hop', bearer(1)], ['stay', bearer(1)]]);
+      await sender.close();
+      await other.close();
+    });
+
+    it('sends no token to a look-alike host, port or user info', async () => {
+      const sender = client.create(spec.tokens, { origins: ['http://api.example.test'], allowInsecureHttp: true }, { routeTo: api.port });
+      for (const url of ['http://api.example.test.evil.test/', 'http://api.example.test:8080/', 'http://evil.test/?http://api.example.test', 'http://api-example.test/']) {
+        await sender.send(`${url}${url.includes('?') ? '&' : '?'}id=${encodeURIComponent(url)}`);
+      }
+      // fetch refuses a URL with user info; axios and got send it to evil.test as Basic auth.
+      const refused = await sender.send('http://api.example.test@evil.test/?id=userinfo').catch((error: unknown) => error);
+      expect(api.seen.filter((s) => s.id === 'userinfo').map((s) => s.host)).to.deep.equal(refused instanceof Error ? [] : ['evil.test']);
+      expect(api.seen.filter((s) => s.authorization?.startsWith('Bearer'))).to.deep.equal([]);
+      expect(spec.source.callCount).to.equal(0);
+      api.accepted.add(spec.value(1));
+      expect((await sender.send('http://API.example.test:80/?id=allowed')).status).to.equal(200);
+      await sender.close();
+    });
+
+    it('sends no token over a redirect from https to http on the same host and port', async () => {
+      const received: [string, string | undefined][] = [];
+      const dual = await listenDualScheme((req, res) => {
+        received.push([`${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'} ${req.url}`, req.headers.authorization]);
+        if (req.url === '/start') res.writeHead(302, { location: `http://127.0.0.1:${dual.port}/plain` }).end();
+        else res.writeHead(200).end('ok');
+      });
+      const sender = client.create(spec.tokens, { origins: [dual.httpsOrigin] }, { trustSpecCert: true });
+      expect((await sender.send(`${dual.httpsOrigin}/start`)).status).to.equal(200);
+      expect(received).to.deep.equal([['https /start', bearer(1)], ['http /plain', undefined]]);
+      await sender.close();
+      await dual.close();
+    });
+
+    it("rejects only the call whose caller aborts, while it waits for a token or for its response", async () => {
+      let release!: () => void;
+      spec.source.onFirstCall().callsFake(() => new Promise((resolve) => (release = () => resolve({ value: spec.value(1) }))));
+      const sender = client.create(spec.tokens, { origins: [api.origin] });
+      api.accepted.add(spec.value(1));
+      const waiting = new AbortController();
+      const aborted = sender.send(`${api.origin}/?id=a`, { signal: waiting.signal }).catch((error: unknown) => error);
+      const other = sender.send(`${api.origin}/?id=b`);
+      waiting.abort();
+      const error = await aborted;
+      expect(client.isAbort(error), String(error)).to.equal(true);
+      release();
+      expect((await other).status).to.equal(200);
+
+      const inFlight = new AbortController();
+      api.hold('c');
+      const arrived = api.arrival('c');
+      const cut = sender.send(`${api.origin}/?id=c`, { signal: inFlight.signal }).catch((e: unknown) => e);
+      const next = sender.send(`${api.origin}/?id=d`);
+      await arrived;
+      inFlight.abort();
+      expect(client.isAbort(await cut), String(await cut)).to.equal(true);
+      expect((await next).status).to.equal(200);
+      expect(api.seen.map((s) => s.id).sort()).to.deep.equal(['b', 'c', 'd']);
+      expect(spec.source.callCount).to.equal(1);
+      await sender.close();
+    });
+
+    it('shows no token in its errors, its responses or itself, in util.inspect or JSON', async () => {
+      const sender = client.create(spec.tokens, { origins: [api.origin] });
+      const second = await sender.send(`${api.origin}/?id=denied`);
+      api.accepted.add(spec.value(3));
+      const ok = await sender.send(`${api.origin}/?id=ok`);
+      const closed = await listen(() => undefined);
+      const { origin } = closed;
+      await closed.close();
+      const refused = client.create(spec.tokens, { origins: [origin] });
+      const network = await refused.send(`${origin}/?id=refused`).catch((e: unknown) => e);
+      const controller = new AbortController();
+      api.hold('held');
+      const arrived = api.arrival('held');
+      const abort = sender.send(`${api.origin}/?id=held`, { signal: controller.signal }).catch((e: unknown) => e);
+      await arrived;
+      controller.abort();
+      for (const n of [1, 2, 3]) {
+        const secret = spec.value(n);
+        expectNoSecret(second.error, secret, 'the error of a second 401');
+        expectNoSecret(second.response, secret, 'the response of a second 401');
+        expectNoSecret(ok.response, secret, 'a response');
+        expectNoSecret(network, secret, 'a network error');
+        expectNoSecret(await abort, secret, 'an abort error');
+        expectNoSecret(sender.adapter, secret, 'the adapter');
+      }
+      expect(network).to.be.instanceOf(Error);
+      await refused.close();
+      await sender.close();
+    });
+  });
+}
