@@ -2,15 +2,15 @@ import type { Redis } from 'ioredis';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import {
   checkOptionsObject,
-  isNonEmptyString,
   isPositiveFinite,
   isScheduler,
   isTimerDelay,
   MAX_TIMER_MS,
   optionChecker,
 } from '../options.js';
+import { isKeyPrefix, isRedisKey, KEY_RULE, MAX_KEY_LENGTH, type SharedKeyFunction } from './keys.js';
 
-/** How {@link redisShared} shares one token between processes. `redis` and `key` are required. */
+/** How {@link redisShared} shares tokens between processes. `redis` and `key` are required. */
 export interface RedisSharedOptions {
   /**
    * An ioredis client, or a `redis://` / `rediss://` URL. A client stays the caller's:
@@ -18,11 +18,17 @@ export interface RedisSharedOptions {
    * client, set up to fail fast while Redis is down, and `close()` quits it.
    */
   redis: Redis | string;
-  /** The Redis key that holds the shared token. Processes that share a token share a key. */
-  key: string;
+  /**
+   * Which token is shared: processes that share a token share a key. A string shares one
+   * token, whatever the stream key. A function maps the stream key (`context.key`, set by
+   * `TokenStreams`) to a key of its own, so that one source serves every tenant:
+   * `(tenant) => \`orders:${tenant}\``. Either way the key is at most 512 characters, without
+   * `{` or `}`: it becomes the Redis Cluster hash tag of its names (see `sharedKeys`).
+   */
+  key: string | SharedKeyFunction;
   /**
    * Put in front of every key and channel this source uses, to keep them apart from
-   * other data on the same Redis.
+   * other data on the same Redis. Without `{` or `}`: the hash tag is the key's.
    * @default ''
    */
   keyPrefix?: string;
@@ -140,8 +146,8 @@ export function resolveOptions(options: RedisSharedOptions): ResolvedOptions {
     'redis',
     'an ioredis client or a redis:// URL',
   );
-  check(isNonEmptyString(key), 'key', 'a non-empty string');
-  check(typeof keyPrefix === 'string', 'keyPrefix', 'a string');
+  check(typeof key === 'function' || isRedisKey(key), 'key', `${KEY_RULE}, or a function of the stream key returning one`);
+  check(isKeyPrefix(keyPrefix), 'keyPrefix', `a string of at most ${MAX_KEY_LENGTH} characters without \`{\` or \`}\``);
   check(sourceTimeoutMs === undefined || isTimer(sourceTimeoutMs), 'sourceTimeoutMs', TIMER_RULE);
   check(lockTtlMs === undefined || isPositiveFinite(lockTtlMs), 'lockTtlMs', 'a finite number > 0');
   check(

@@ -1,23 +1,16 @@
-import type { Redis } from 'ioredis';
-
-/** Where one shared token lives in Redis. */
-export interface SharedKeys {
-  /** Holds the token as JSON (`{"value","expiresAt","issuedAt","type"}`), expiring with it. */
-  tokenKey: string;
-  /** Held (`SET NX PX`) by the one process that is calling the auth server. */
-  lockKey: string;
-  /** Where the holder announces a new token (the message carries no token). */
-  channel: string;
-}
+import type { SharedKeys } from './keys.js';
 
 /**
- * The key layout of a shared token: `<keyPrefix><key>`, `<keyPrefix><key>:lock` and the
- * channel `<keyPrefix><key>:updated`. On a Redis Cluster, put a hash tag in `key`
- * (`'{svc-token}'`) so that the token and its lock share a slot.
+ * One command of a shared source, as data: the connection sends the commands of one turn
+ * of the event loop together (see `RedisConnection.send`). Each touches the names of one
+ * token only, which share a hash tag, so that every command runs on one Redis Cluster slot.
  */
-export function sharedKeys(options: { key: string; keyPrefix?: string }): SharedKeys {
-  const tokenKey = `${options.keyPrefix ?? ''}${options.key}`;
-  return { tokenKey, lockKey: `${tokenKey}:lock`, channel: `${tokenKey}:updated` };
+export interface RedisCommand<T> {
+  /** The client method: a script (`eval`) or a plain `set`. */
+  readonly name: 'eval' | 'set';
+  readonly args: readonly (string | number)[];
+  /** Reads the reply. */
+  parse(reply: unknown): T;
 }
 
 // Writes the token only while the caller still owns the lock: a holder that outlived its
@@ -66,43 +59,48 @@ export interface SharedState {
 }
 
 /** Reads the stored token (when it is a string of at most `maxBytes`) and the lock's state. */
-export async function readShared(client: Redis, keys: SharedKeys, maxBytes: number): Promise<SharedState> {
-  const [raw, type, ttl] = (await client.eval(READ, 2, keys.tokenKey, keys.lockKey, maxBytes)) as [
-    string | null,
-    string,
-    number,
-  ];
-  const lock: SharedState['lock'] =
-    type === 'none'
-      ? 'free'
-      : type !== 'string'
-        ? { unusable: `${keys.lockKey} holds a ${type}, not a lock` }
-        : ttl < 0
-          ? { unusable: `${keys.lockKey} has no expiry, so no process of the fleet holds it` }
-          : 'held';
-  return { raw, lock };
+export function readShared(keys: SharedKeys, maxBytes: number): RedisCommand<SharedState> {
+  return {
+    name: 'eval',
+    args: [READ, 2, keys.tokenKey, keys.lockKey, maxBytes],
+    parse(reply) {
+      const [raw, type, ttl] = reply as [string | null, string, number];
+      const lock: SharedState['lock'] =
+        type === 'none'
+          ? 'free'
+          : type !== 'string'
+            ? { unusable: `${keys.lockKey} holds a ${type}, not a lock` }
+            : ttl < 0
+              ? { unusable: `${keys.lockKey} has no expiry, so no process of the fleet holds it` }
+              : 'held';
+      return { raw, lock };
+    },
+  };
+}
+
+/** Takes the lock for `ttlMs` if it is free. Its reply: whether `owner` now holds it. */
+export function takeLock(keys: SharedKeys, owner: string, ttlMs: number): RedisCommand<boolean> {
+  // PX takes whole milliseconds: a fraction would make Redis refuse every lock.
+  return { name: 'set', args: [keys.lockKey, owner, 'PX', Math.ceil(ttlMs), 'NX'], parse: (reply) => reply === 'OK' };
 }
 
 /**
  * Stores `json` under the token key for `ttlMs` (none: no expiry), announces it and
- * releases the lock, all only if `owner` still holds the lock.
- * @returns whether the token was written.
+ * releases the lock, all only if `owner` still holds the lock. Its reply: whether the token
+ * was written.
  */
-export async function writeIfOwner(
-  client: Redis,
-  keys: SharedKeys,
-  owner: string,
-  json: string,
-  ttlMs: number | undefined,
-): Promise<boolean> {
+export function writeIfOwner(keys: SharedKeys, owner: string, json: string, ttlMs: number | undefined): RedisCommand<boolean> {
   // Whole milliseconds, and no more than Redis can add to its clock (a token may expire
   // in the year 275760, or at 1e300): Redis keeps it that long, readers check expiresAt.
   const ttl = ttlMs === undefined ? '' : String(Math.min(Math.max(1, Math.ceil(ttlMs)), Number.MAX_SAFE_INTEGER));
-  const written = await client.eval(WRITE_IF_OWNER, 2, keys.tokenKey, keys.lockKey, owner, json, ttl, keys.channel);
-  return written === 1;
+  return {
+    name: 'eval',
+    args: [WRITE_IF_OWNER, 2, keys.tokenKey, keys.lockKey, owner, json, ttl, keys.channel],
+    parse: (reply) => reply === 1,
+  };
 }
 
 /** Deletes the lock if `owner` still holds it. */
-export async function releaseIfOwner(client: Redis, keys: SharedKeys, owner: string): Promise<void> {
-  await client.eval(RELEASE_IF_OWNER, 1, keys.lockKey, owner);
+export function releaseIfOwner(keys: SharedKeys, owner: string): RedisCommand<void> {
+  return { name: 'eval', args: [RELEASE_IF_OWNER, 1, keys.lockKey, owner], parse: () => undefined };
 }

@@ -10,65 +10,27 @@ import {
 import { callSource } from '../source-call.js';
 import type { Token, TokenSource, TokenSourceContext } from '../token.js';
 import { RedisConnection } from './connection.js';
+import { channelPattern, keysOf, redisKeyOf, type SharedKeys } from './keys.js';
 import { Notifications } from './notifications.js';
-import { callLimits, resolveOptions, type CallLimits, type RedisSharedOptions, type ResolvedOptions } from './options.js';
+import { callLimits, type CallLimits, type ResolvedOptions } from './options.js';
 import { pause, whenAborted } from './pause.js';
-import { readShared, releaseIfOwner, sharedKeys, writeIfOwner, type SharedKeys, type SharedState } from './scripts.js';
+import { readShared, releaseIfOwner, takeLock, writeIfOwner, type SharedState } from './scripts.js';
 import { MAX_STORED_BYTES, parseStored, storedForm, type StoredToken } from './stored-token.js';
-import { waitForHolder } from './wait.js';
-
-/** A {@link TokenSource} shared through Redis, with the means to close what it opened. */
-export interface SharedTokenSource extends TokenSource {
-  /** Where the token, the lock and the announcements live. */
-  readonly keys: SharedKeys;
-  /**
-   * Ends the calls still running (each releases its lock first) and closes the subscriber
-   * connection, and the client when it came from a URL (a client passed in stays open).
-   * Calls ended by it, or made after it, reject with `ERR_TOKEN_CLOSED`. Idempotent.
-   */
-  close(): Promise<void>;
-}
-
-/**
- * Wraps `source` so that a fleet of processes makes one auth call per token rotation:
- * the token lives in Redis, and only the process holding the lock calls `source`; the
- * others wait for its announcement (and poll, as pub/sub may lose it).
- *
- * While Redis is down or failing, or its lock key holds something no process of the fleet
- * wrote, `source` is called directly (each process still makes one call at a time), a
- * `redis-fallback` report appears on the stream's `events$`, and sharing resumes by itself
- * when Redis answers again (`redis-resumed`). A stored value the stream would refuse, or
- * one about to expire, counts as absent: the source is called and its token replaces it.
- *
- * @throws {TypeError} when an option is missing or out of range; the message names it.
- * @example
- * ```ts
- * const source = redisShared(clientCredentials({ ... }), { redis: 'redis://cache:6379', key: 'orders-api-token' })
- * const tokens = new TokenStream({ source })
- * // on shutdown
- * tokens.close(); await source.close()
- * ```
- */
-export function redisShared(source: TokenSource, options: RedisSharedOptions): SharedTokenSource {
-  if (typeof source !== 'function') {
-    throw new TypeError('redisShared: `source` must be a function returning a promise or observable of a token');
-  }
-  const shared = new SharedSource(source, resolveOptions(options));
-  return Object.assign((context: TokenSourceContext) => shared.obtain(context), {
-    keys: shared.keys,
-    close: () => shared.close(),
-  });
-}
+import { WaitingRoom } from './waiting-room.js';
 
 const noop = (): void => {};
 
-class SharedSource {
-  readonly keys: SharedKeys;
+/**
+ * One shared source: the calls of every key, over one command connection, one subscriber
+ * connection and one waiting room (see {@link redisShared}, which wraps it).
+ */
+export class SharedSource {
   readonly #source: TokenSource;
   readonly #options: ResolvedOptions;
   readonly #scheduler: SchedulerLike;
   readonly #connection: RedisConnection;
   readonly #notifications: Notifications;
+  readonly #waiting: WaitingRoom;
   // Aborted by close(): it ends every wait and every source call still running.
   readonly #closing = new AbortController();
   readonly #running = new Set<Promise<Token>>();
@@ -81,18 +43,26 @@ class SharedSource {
     this.#source = source;
     this.#options = options;
     this.#scheduler = options.scheduler;
-    this.keys = sharedKeys(options);
     this.#connection = new RedisConnection(
       options.redis,
       { commandMs: options.commandTimeoutMs, connectMs: options.connectTimeoutMs },
       options.scheduler,
     );
+    const { key, keyPrefix } = options;
     this.#notifications = new Notifications(
       () => this.#connection.duplicate(),
-      this.keys.channel,
+      // A keyed source listens to every key with one pattern: its subscriptions do not grow
+      // with the number of keys.
+      typeof key === 'string' ? { channel: keysOf(keyPrefix, key).channel } : { pattern: channelPattern(keyPrefix) },
       options.commandTimeoutMs,
       options.scheduler,
     );
+    this.#waiting = new WaitingRoom({
+      read: (keys) => this.#read(keys, 'poll'),
+      notifications: this.#notifications,
+      pollMs: options.pollMs,
+      scheduler: options.scheduler,
+    });
   }
 
   obtain(context: TokenSourceContext): Promise<Token> {
@@ -107,6 +77,7 @@ class SharedSource {
 
   async close(): Promise<void> {
     this.#closing.abort(sharedSourceClosedError());
+    this.#waiting.close(this.#closing.signal.reason);
     // The calls that close() ends release their locks before the connection goes, so that
     // a process shutting down in the middle of a refresh lets another take over at once,
     // not lockTtlMs later. Each ends at once, but for its last command (commandTimeoutMs).
@@ -116,7 +87,8 @@ class SharedSource {
 
   async #obtain(context: TokenSourceContext): Promise<Token> {
     if (this.#closing.signal.aborted) throw sharedSourceClosedError();
-    const { pollMs } = this.#options;
+    const { pollMs, key, keyPrefix } = this.#options;
+    const keys = keysOf(keyPrefix, redisKeyOf(key, context.key));
     const signals = [context.signal, this.#closing.signal];
     const streamDeadline = this.#streamDeadline(context);
     const limits = callLimits(this.#options, streamDeadline - this.#scheduler.now());
@@ -125,30 +97,27 @@ class SharedSource {
     try {
       for (;;) {
         const roundAt = this.#scheduler.now();
-        const { raw, lock } = await this.#read('read');
+        const { raw, lock } = await this.#read(keys, 'read');
         const stored = this.#usable(raw, context);
         if (stored !== undefined) return this.#shared(stored.token, context);
         // A lock no process of the fleet wrote would never be released: waiting for it
         // would fail every demand, so the source is called directly, and that is reported.
         if (typeof lock === 'object') throw redisUnavailableError('lock', lock.unusable);
         const owner = randomUUID();
-        if (lock === 'free' && (await this.#lock(owner, limits.lockTtlMs))) {
+        if (lock === 'free' && (await this.#connection.send('lock', takeLock(keys, owner, limits.lockTtlMs)))) {
           // Another process may have stored a token and released its lock between our
           // read and our SET NX: look again before calling the auth server.
-          const current = this.#usable((await this.#read('read')).raw, context);
-          if (current === undefined) return await this.#refreshHolding(owner, context, limits);
-          await this.#release(owner);
+          const current = this.#usable((await this.#read(keys, 'read')).raw, context);
+          if (current === undefined) return await this.#refreshHolding(keys, owner, context, limits);
+          await this.#release(keys, owner);
           return this.#shared(current.token, context);
         }
-        const found = await waitForHolder({
-          read: () => this.#read('poll'),
+        const found = await this.#waiting.wait({
+          keys,
           usable: (polled) => this.#usable(polled, context),
-          notifications: this.#notifications,
-          pollMs,
           deadline,
           waitTimeoutMs,
-          scheduler: this.#scheduler,
-          signals,
+          signal: context.signal,
         });
         if (found !== undefined) return this.#shared(found.token, context);
         // No token and no lock: the holder failed or died, so race for the lock again; but
@@ -167,35 +136,33 @@ class SharedSource {
     }
   }
 
-  async #refreshHolding(owner: string, context: TokenSourceContext, limits: CallLimits): Promise<Token> {
+  async #refreshHolding(keys: SharedKeys, owner: string, context: TokenSourceContext, limits: CallLimits): Promise<Token> {
     let token: Token;
     try {
       token = await this.#call(context, limits);
     } catch (error) {
       // Let a waiter take over now rather than when the lock expires.
-      await this.#release(owner);
+      await this.#release(keys, owner);
       throw error;
     }
     try {
       const stored = storedForm(token, this.#scheduler.now());
       if (stored === undefined) {
         // Too large to share (or expired on arrival): store nothing, let another try.
-        await this.#release(owner);
+        await this.#release(keys, owner);
         return token;
       }
-      const written = await this.#connection.run('write', (client) =>
-        writeIfOwner(client, this.keys, owner, stored.json, stored.ttlMs),
-      );
+      const written = await this.#connection.send('write', writeIfOwner(keys, owner, stored.json, stored.ttlMs));
       if (written) return this.#shared(token, context);
       // Our lock expired while we called the source, and the process that took over may
       // have stored a newer token: serve that one, so that the fleet converges on it.
-      const newer = this.#usable((await this.#read('read')).raw, context);
+      const newer = this.#usable((await this.#read(keys, 'read')).raw, context);
       return this.#shared(newer?.token ?? token, context);
     } catch (error) {
       if (!isRedisUnavailableError(error)) throw error;
       // A write that failed half-way (a script stops at its first error) may have left the
       // lock: let another process take over now rather than lockTtlMs later.
-      await this.#release(owner);
+      await this.#release(keys, owner);
       // The auth call is made: hand its token out, whatever became of Redis.
       this.#fallBack(error, context);
       return token;
@@ -225,20 +192,13 @@ class SharedSource {
     return deadline !== undefined && deadline > this.#scheduler.now() ? deadline : Infinity;
   }
 
-  #read(step: string): Promise<SharedState> {
-    return this.#connection.run(step, (client) => readShared(client, this.keys, MAX_STORED_BYTES));
-  }
-
-  async #lock(owner: string, ttlMs: number): Promise<boolean> {
-    const { lockKey } = this.keys;
-    // PX takes whole milliseconds: a fraction would make Redis refuse every lock.
-    const lockTtlMs = Math.ceil(ttlMs);
-    return (await this.#connection.run('lock', (client) => client.set(lockKey, owner, 'PX', lockTtlMs, 'NX'))) === 'OK';
+  #read(keys: SharedKeys, step: string): Promise<SharedState> {
+    return this.#connection.send(step, readShared(keys, MAX_STORED_BYTES));
   }
 
   /** Deletes our lock, if it is still ours; a failure only means waiters wait for its TTL. */
-  #release(owner: string): Promise<void> {
-    return this.#connection.run('release', (client) => releaseIfOwner(client, this.keys, owner)).catch(noop);
+  #release(keys: SharedKeys, owner: string): Promise<void> {
+    return this.#connection.send('release', releaseIfOwner(keys, owner)).catch(noop);
   }
 
   /**

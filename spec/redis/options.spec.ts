@@ -10,7 +10,12 @@ describe('redisShared options', () => {
     ['options', null, /`options` must be an object/],
     ['redis', { redis: 'http://x' }, /`redis` must be an ioredis client or a redis:\/\/ URL/],
     ['key', { key: '' }, /`key` must be a non-empty string/],
+    // The key becomes the Redis Cluster hash tag of its names: a brace would move it.
+    ['key', { key: '{orders}' }, /`key` must be a non-empty string of at most 512 characters without `\{` or `\}`, or a function/],
+    ['key', { key: 'x'.repeat(513) }, /`key` must be a non-empty string of at most 512 characters/],
+    ['key', { key: 42 as unknown as string }, /`key` must be a non-empty string/],
     ['keyPrefix', { keyPrefix: 3 as unknown as string }, /`keyPrefix` must be a string/],
+    ['keyPrefix', { keyPrefix: 'svc{x}:' }, /`keyPrefix` must be a string of at most 512 characters without `\{` or `\}`/],
     ['sourceTimeoutMs', { sourceTimeoutMs: 0 }, /`sourceTimeoutMs` must be a finite number > 0/],
     ['lockTtlMs', { lockTtlMs: Number.NaN }, /`lockTtlMs` must be a finite number > 0/],
     ['waitTimeoutMs', { waitTimeoutMs: -1 }, /`waitTimeoutMs`/],
@@ -44,6 +49,8 @@ describe('redisShared options', () => {
     const shared = redisShared(source, { ...base, sourceTimeoutMs: 30_000 });
     return shared.close();
   });
+
+  it('takes a function of the stream key as `key`', () => redisShared(source, { ...base, key: (tenant) => `orders:${tenant}` }).close());
 
   it('refuses a source that is not a function', () => {
     expect(() => redisShared(undefined as never, base)).to.throw(TypeError, /`source` must be a function/);

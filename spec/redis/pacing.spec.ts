@@ -3,58 +3,12 @@
 // source sends is counted against the pauses that should separate them.
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import { VirtualTimeScheduler } from 'rxjs';
 import { isTokenError } from 'rx-token-stream';
 import type { SharedTokenSource } from 'rx-token-stream/redis';
+import { counted, ManualScheduler } from './counted.js';
 import { call, redisHarness, until } from './support.js';
 
-/** A scheduler whose clock and timers move only with {@link advance}. */
-class ManualScheduler extends VirtualTimeScheduler {
-  advance(ms: number): void {
-    const target = this.frame + ms;
-    this.maxFrames = target;
-    this.flush();
-    this.frame = target;
-  }
-}
-
 const POLL_MS = 100;
-
-/** The real client, counting the commands sent through it, and the subscriber connections it opens. */
-interface Counted {
-  client: Redis;
-  /** Reads of the token (GET, MGET, or the read script) sent so far. */
-  reads(): number;
-  /** SET commands (the race for the lock) sent so far. */
-  sets(): number;
-  subscribers: Redis[];
-}
-
-function counted(redis: Redis, { loseEveryLock = false } = {}): Counted {
-  const sent = new Map<string, number>();
-  const subscribers: Redis[] = [];
-  const client = new Proxy(redis, {
-    get(target, property) {
-      if (property === 'duplicate') {
-        return (...args: Parameters<Redis['duplicate']>) => {
-          const subscriber = target.duplicate(...args);
-          subscribers.push(subscriber);
-          return subscriber;
-        };
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (typeof property === 'string') sent.set(property, (sent.get(property) ?? 0) + 1);
-        // As if another process took the lock each time, and was gone by the next read.
-        if (property === 'set' && loseEveryLock) return Promise.resolve(null);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  const n = (name: string): number => sent.get(name) ?? 0;
-  return { client, reads: () => n('eval') + n('get') + n('mget'), sets: () => n('set'), subscribers };
-}
 
 describe('redisShared never waits in a busy loop', () => {
   const harness = redisHarness();

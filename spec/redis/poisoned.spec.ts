@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { TokenStream, type TokenEvent } from 'rx-token-stream';
-import type { SharedTokenSource } from 'rx-token-stream/redis';
+import { sharedKeys, type SharedTokenSource } from 'rx-token-stream/redis';
 import { commandsBetween, commandsServed, redisHarness } from './support.js';
 
 interface Member {
@@ -71,8 +71,9 @@ describe('redisShared with poisoned keys', () => {
     for (const [kind, poison] of poisons) {
       it(`replaces ${kind} after one source call, and the fleet shares again`, async () => {
         const key = `spec-${randomUUID()}`;
+        const { tokenKey } = sharedKeys({ key });
         const [a, b] = [member(harness.shared({ key })), member(harness.shared({ key }))];
-        await poison(harness.redis, key);
+        await poison(harness.redis, tokenKey);
         const before = await commandsServed(harness.redis);
         expect((await a.tokens.getToken()).value).to.equal('tok-1');
         expect((await b.tokens.getToken()).value).to.equal('tok-1');
@@ -80,7 +81,7 @@ describe('redisShared with poisoned keys', () => {
         expect(harness.server.calls).to.equal(1);
         expect([...reports(a), ...reports(b)]).to.deep.equal([]);
         expect(commands.total, JSON.stringify(commands.by)).to.be.at.most(30);
-        expect(await harness.redis.type(key)).to.equal('string');
+        expect(await harness.redis.type(tokenKey)).to.equal('string');
       });
     }
   });
@@ -106,12 +107,13 @@ describe('redisShared with poisoned keys', () => {
     for (const [kind, raw] of poisons) {
       it(`replaces ${kind} after one source call, and the fleet keeps working`, async () => {
         const key = `spec-${randomUUID()}`;
+        const { tokenKey } = sharedKeys({ key });
         const [a, b] = [member(harness.shared({ key })), member(harness.shared({ key }))];
-        await harness.redis.set(key, raw);
+        await harness.redis.set(tokenKey, raw);
         expect((await a.tokens.getToken()).value).to.equal('tok-1');
         expect((await b.tokens.getToken()).value).to.equal('tok-1');
         expect(harness.server.calls).to.equal(1);
-        expect(JSON.parse((await harness.redis.get(key)) as string).value).to.equal('tok-1');
+        expect(JSON.parse((await harness.redis.get(tokenKey)) as string).value).to.equal('tok-1');
         expect([...reports(a), ...reports(b)]).to.deep.equal([]);
       });
     }

@@ -69,7 +69,7 @@ export interface RedisHarness {
   /** This spec's token server (a new one per spec). */
   readonly server: TokenServer;
   /** A shared source on a fresh key (or `options.key`), over `redis` and the token server. */
-  shared(options?: Partial<RedisSharedOptions>, source?: TokenSource): SharedTokenSource;
+  shared(options?: Partial<RedisSharedOptions & { key: string }>, source?: TokenSource): SharedTokenSource;
 }
 
 /**
@@ -116,4 +116,22 @@ export function redisHarness(): RedisHarness {
       return made;
     },
   };
+}
+
+/** A connection as CLIENT LIST shows it: its channel and pattern subscriptions. */
+export interface ClientInfo {
+  name: string;
+  sub: number;
+  psub: number;
+}
+
+/** The connections Redis holds now whose client name is `name`. */
+export async function clientsNamed(redis: Redis, name: string): Promise<ClientInfo[]> {
+  const list = String(await redis.client('LIST'));
+  return list
+    .trim()
+    .split('\n')
+    .map((line) => Object.fromEntries(line.trim().split(' ').map((field) => field.split('=', 2) as [string, string])))
+    .filter((fields) => fields.name === name)
+    .map((fields) => ({ name, sub: Number(fields.sub), psub: Number(fields.psub) }));
 }
