@@ -1,73 +1,17 @@
 import { expect } from 'chai';
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { sharedKeys } from 'rx-token-stream/redis';
-import type { ChildReply, ChildRequest } from '../fixtures/redis-child.js';
+import type { ChildRequest } from '../fixtures/redis-child.js';
 import { requireRedis } from '../support/redis-server.js';
+import { Forked } from './forked.js';
 import { startTokenServer, type TokenServer } from './token-server.js';
-
-const CHILD = fileURLToPath(new URL('../fixtures/redis-child.ts', import.meta.url));
-
-/** One forked process of the fleet, driven over IPC. */
-class Child {
-  readonly pid: number;
-  readonly exited: Promise<void>;
-  readonly #process: ChildProcess;
-  readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  #next = 1;
-
-  private constructor(child: ChildProcess) {
-    this.#process = child;
-    this.pid = child.pid as number;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    child.on('message', (reply: ChildReply) => {
-      const pending = this.#pending.get(reply.id);
-      this.#pending.delete(reply.id);
-      if (reply.ok) pending?.resolve(reply.result);
-      else pending?.reject(new Error(reply.error));
-    });
-    child.once('exit', (code, signal) => {
-      for (const { reject } of this.#pending.values()) reject(new Error(`child exited (${code ?? signal})`));
-      this.#pending.clear();
-    });
-  }
-
-  static async fork(): Promise<Child> {
-    const child = fork(CHILD, [], {
-      execArgv: ['--import', 'tsx', '--conditions=rx-token-stream-source'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve());
-      child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
-    });
-    return new Child(child);
-  }
-
-  request<T>(request: ChildRequest): Promise<T> {
-    const id = this.#next++;
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.#process.send({ id, request });
-    });
-  }
-
-  kill(): void {
-    this.#process.kill('SIGKILL');
-  }
-
-  get alive(): boolean {
-    return this.#process.exitCode === null && this.#process.signalCode === null;
-  }
-}
 
 describe('redisShared across 4 processes', function () {
   this.timeout(30_000);
   let url: string;
   let redis: Redis;
-  let children: Child[] = [];
+  let children: Forked<ChildRequest>[] = [];
   let server: TokenServer;
   // A wait longer than the streams' timeoutMs: a waiter that misses the token fails its
   // demand instead of finding it late.
@@ -76,10 +20,7 @@ describe('redisShared across 4 processes', function () {
   before(async function () {
     url = requireRedis(this);
     redis = new Redis(url);
-    const forked = await Promise.allSettled([1, 2, 3, 4].map(() => Child.fork()));
-    children = forked.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-    const failed = forked.find((result) => result.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
+    children = await Forked.forkAll<ChildRequest>('redis-child.ts', 4);
   });
   beforeEach(async () => {
     server = await startTokenServer();
@@ -91,18 +32,8 @@ describe('redisShared across 4 processes', function () {
     for (const key of used.splice(0)) await redis.del(sharedKeys({ key }).tokenKey, sharedKeys({ key }).lockKey);
   });
   after(async () => {
-    // A child that does not leave within a few seconds is killed: it must not keep this
-    // process alive through its IPC channel.
-    await Promise.all(
-      children
-        .filter((child) => child.alive)
-        .map(async (child) => {
-          const timer = setTimeout(() => child.kill(), 5_000);
-          await child.request({ type: 'teardown' }).catch(() => {});
-          await child.exited;
-          clearTimeout(timer);
-        }),
-    );
+    // After teardown, a child leaves its IPC channel and exits by itself.
+    await Promise.all(children.map((child) => child.stop({ type: 'teardown' })));
     redis?.disconnect();
   });
 
