@@ -14,6 +14,11 @@ export interface Token {
    * @default 'Bearer'
    */
   type?: string;
+  /**
+   * When the server wants it refreshed, in epoch ms on the stream's clock (Entra's
+   * `refresh_in`): the background refresh starts no later than this, whatever the window.
+   */
+  refreshAt?: number;
 }
 
 /** Why a refresh was started. */
@@ -68,12 +73,14 @@ export function isExpired(token: Token, now: number): boolean {
 /**
  * When a token that arrived at `receivedAt` should be refreshed in the background: at most
  * `windowMs` before expiry, and never earlier than half its lifetime, so that short-lived
- * tokens are not refreshed constantly. `Infinity` for a token without expiry.
+ * tokens are not refreshed constantly; or at its `refreshAt`, when the server asked for an
+ * earlier one. `Infinity` for a token without either.
  */
 export function refreshDueAt(token: Token, receivedAt: number, windowMs: number): number {
-  if (token.expiresAt === undefined) return Infinity;
+  const asked = token.refreshAt ?? Infinity;
+  if (token.expiresAt === undefined) return asked;
   const lifetime = token.expiresAt - receivedAt;
-  return token.expiresAt - Math.min(windowMs, Math.max(0, lifetime / 2));
+  return Math.min(asked, token.expiresAt - Math.min(windowMs, Math.max(0, lifetime / 2)));
 }
 
 // An auth scheme (RFC 9110 11.1): a token of tchars.
@@ -100,6 +107,10 @@ export function tokenProblem(token: unknown, now?: number): string | undefined {
   if (type !== undefined && (typeof type !== 'string' || !SCHEME.test(type))) {
     return 'token `type` must be an HTTP auth scheme name';
   }
+  const { refreshAt } = token as Record<string, unknown>;
+  if (refreshAt !== undefined && (typeof refreshAt !== 'number' || !Number.isFinite(refreshAt))) {
+    return 'token `refreshAt` must be a finite number (epoch ms)';
+  }
   if (now !== undefined && typeof expiresAt === 'number' && expiresAt <= now) return 'the token is already expired';
   return undefined;
 }
@@ -115,10 +126,11 @@ export function tokenProblem(token: unknown, now?: number): string | undefined {
 export function checkToken(token: unknown, now: number): Token {
   const problem = tokenProblem(token, now);
   if (problem !== undefined) throw invalidTokenError(problem);
-  const { value, expiresAt, type } = token as Token;
+  const { value, expiresAt, type, refreshAt } = token as Token;
   return Object.freeze({
     value,
     ...(expiresAt === undefined ? {} : { expiresAt }),
     ...(type === undefined ? {} : { type }),
+    ...(refreshAt === undefined ? {} : { refreshAt }),
   });
 }

@@ -14,5 +14,10 @@ let loading: Promise<NodeFetch> | undefined;
 export const defaultFetch: NodeFetch = (input, init) => {
   if (loaded !== undefined) return loaded(input, init);
   loading ??= import('node-fetch').then((module) => (loaded = module.default));
-  return loading.then((fetch) => fetch(input, init));
+  return loading.then((fetch) => {
+    // node-fetch v3 given a signal that has already aborted destroys the request's body
+    // stream with an error nobody listens to, which ends the process: refuse it here.
+    (init?.signal as globalThis.AbortSignal | null | undefined)?.throwIfAborted();
+    return fetch(input, init);
+  });
 };

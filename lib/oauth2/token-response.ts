@@ -48,10 +48,14 @@ export function toToken(body: TokenEndpointResponse, timing: ResponseTiming, def
     throw unusable(200, `the access token's \`exp\` must be 1 ms to ${MAX_EXPIRES_IN_SECONDS} seconds after the response's Date`);
   }
   const lifetimeMs = expiresIn !== undefined ? Math.floor(expiresIn * 1000) : (fromJwt ?? defaultExpiresInMs);
+  // Entra's refresh_in: when the server wants the token refreshed, if before its expiry.
+  const refreshIn = body['refresh_in'];
+  const refreshInMs = typeof refreshIn === 'number' && refreshIn > 0 ? Math.floor(refreshIn * 1000) : undefined;
   const token: Token = {
     value: body.access_token,
     type: 'Bearer',
     ...(lifetimeMs === Infinity ? {} : { expiresAt: timing.sentAt + lifetimeMs }),
+    ...(refreshInMs !== undefined && refreshInMs < lifetimeMs ? { refreshAt: timing.sentAt + refreshInMs } : {}),
   };
   // Refused here, as a final failure of this response, rather than by the stream later.
   const problem = tokenProblem(token);

@@ -47,6 +47,15 @@ describe('server-guided lifetimes: a JWT access token without expires_in lives u
     describe(name, () => {
       const token = (): Promise<Token> => make()(context());
 
+      it("sets refreshAt from refresh_in (Entra), counted from when the request was sent, when it comes before expiry", async () => {
+        answering({ access_token: 'opaque', expires_in: 3_600, refresh_in: 1_800 }, httpDate(NOW));
+        expect(await token()).to.include({ expiresAt: NOW + 3_600_000, refreshAt: NOW + 1_800_000 });
+        for (const refreshIn of [3_600, 7_200, 0, -5, '900', null]) {
+          answering({ access_token: 'opaque', expires_in: 3_600, refresh_in: refreshIn }, httpDate(NOW));
+          expect(await token(), String(refreshIn)).to.not.have.property('refreshAt');
+        }
+      });
+
       it('counts exp from the Date of a server whose clock is 2 hours ahead', async () => {
         const server = NOW + 2 * 3_600_000;
         answering({ access_token: jwt({ exp: (server + 300_000) / 1000, sub: 'svc' }) }, httpDate(server));

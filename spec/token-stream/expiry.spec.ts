@@ -185,3 +185,36 @@ describe('TokenStream expiry and the refresh window', () => {
     });
   });
 });
+
+describe('TokenStream: a server-chosen refresh time (refreshAt)', () => {
+  it('starts the background refresh at refreshAt when that comes before the window', () => {
+    marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
+      const early = { a: { value: 'A', expiresAt: 1_000, refreshAt: 300 }, b: { value: 'B', expiresAt: 100_000 } };
+      const first$ = cold('a|', early);
+      const background$ = cold('-b|', early);
+      const source = sinon.stub();
+      source.onCall(0).returns(first$);
+      source.onCall(1).returns(background$);
+      // The window alone (60 ms before expiry) would be due at 940.
+      const tokens = stream({ source, refreshWindowMs: 60 });
+      expectObservable(tokens.token$.pipe(first()), '^').toBe('(a|)', early);
+      expectObservable(tokens.token$.pipe(first()), '299ms ^').toBe('299ms (a|)', early);
+      expectObservable(tokens.token$.pipe(first()), '300ms ^').toBe('300ms (a|)', early);
+      expectSubscriptions(background$.subscriptions).toBe('300ms ^!');
+    });
+  });
+
+  it('refuses a refreshAt that is not a finite number, after one attempt', async () => {
+    let calls = 0;
+    const tokens = new TokenStream({
+      source: async () => {
+        calls += 1;
+        return { value: 'A', refreshAt: Number.NaN };
+      },
+    });
+    const error: unknown = await tokens.getToken().catch((e: unknown) => e);
+    expect((error as Error).message).to.match(/`refreshAt` must be a finite number/);
+    expect(calls).to.equal(1);
+    tokens.close();
+  });
+});
