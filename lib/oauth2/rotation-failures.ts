@@ -3,6 +3,7 @@
  * them holds a refresh token, an access token or the client secret.
  */
 import { OAuthError } from './oauth-error.js';
+import { isRetryable } from '../retry.js';
 import type { Redactor } from './redact.js';
 
 /** The IdP refused the refresh token (`invalid_grant`) and the store holds no newer one. */
@@ -38,13 +39,14 @@ export function refusedBeforeError(error: string): OAuthError {
 /**
  * A step of the credential store failed. The cause is a redacted copy of the store's
  * error (a database error may quote the statement's parameters), never the error itself.
- * Retryable: the next attempt may find the store back.
+ * Retryable, as the next attempt may find the store back, unless the store said it is not
+ * (`retryable: false`: a missing table, a refused permission), which no retry mends.
  */
 export function storeError(step: string, failure: unknown, redact: Redactor): Error {
   const copy = redact.error(failure);
   const error = new Error(`Credential store failed to ${step}`, { cause: copy });
   error.name = 'CredentialStoreError';
-  return error;
+  return isRetryable(failure) ? error : Object.assign(error, { retryable: false });
 }
 
 /** Neither a `TokenStreams` key nor `credentialKey` says whose credential to use. */

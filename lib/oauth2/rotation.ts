@@ -137,6 +137,9 @@ export class Rotation {
     for (let attempt = 1; ; attempt += 1) {
       try {
         const saved = await this.#step('save the rotated credential', () => store.save(this.#key, expected, next));
+        // A second attempt finds the version moved on, maybe by the first one, which a
+        // store (PostgreSQL after a lost connection) can commit without acknowledging it.
+        if (!saved && attempt > 1 && (await this.#read().catch(() => undefined))?.refreshToken === next.refreshToken) return;
         if (!saved) {
           this.#context.report({ kind: 'credential-save-lost', detail: 'a newer credential was saved while this rotation ran; its refresh token is dropped' });
         }

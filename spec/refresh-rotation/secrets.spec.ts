@@ -100,6 +100,47 @@ describe('refreshTokenGrant keeps refresh tokens, access tokens and the client s
     expect(events.filter((event) => event.type === 'source')).to.deep.equal([]);
   });
 
+  it('takes a save made on the first attempt as made, when its acknowledgement was lost and the read in between failed too', async () => {
+    answer = (res) => send(res, 200, { access_token: ACCESS_TOKEN, token_type: 'Bearer', expires_in: 60, refresh_token: ROTATED });
+    const inner = store;
+    let saves = 0;
+    let failReads = false;
+    store = wrapStore(inner, {
+      get: async (key) => {
+        if (failReads) {
+          failReads = false;
+          throw new Error('connection reset');
+        }
+        return inner.get(key);
+      },
+      save: async (...args) => {
+        saves += 1;
+        const saved = await inner.save(...args);
+        if (saves > 1) return saved;
+        failReads = true;
+        throw new Error('connection reset before the reply');
+      },
+    });
+    const events: TokenEvent[] = [];
+    expect((await open({}, events).getToken()).value).to.equal(ACCESS_TOKEN);
+    expect(saves).to.equal(2);
+    expect(await inner.get(KEY)).to.deep.include({ refreshToken: ROTATED, version: 2 });
+    expect(events.filter((event) => event.type === 'source')).to.deep.equal([]);
+  });
+
+  it('does not retry a store failure the store calls final (retryable: false)', async () => {
+    let reads = 0;
+    store = wrapStore(store, {
+      get: async () => {
+        reads += 1;
+        throw Object.assign(new Error('the table does not exist: run store.migrate() once'), { retryable: false });
+      },
+    });
+    const error = await rejectionOf(open().getToken());
+    expect(reads).to.equal(1);
+    expect((error as Error).cause).to.include({ name: 'CredentialStoreError', retryable: false });
+  });
+
   it('saves the rotated refresh token of a 200 whose access token it refuses: the family lives on, and nothing leaks', async () => {
     answer = (res) => send(res, 200, { access_token: ACCESS_TOKEN, token_type: 'DPoP', expires_in: 60, refresh_token: ROTATED });
     const error = await rejectionOf(open().getToken());
