@@ -1,18 +1,21 @@
 /**
- * `npm run bench [-- --quick] [-- --json [file]] [-- --only id,id] [-- --write-docs]`
+ * `npm run bench [-- --quick] [-- --json [file]] [-- --only id,id] [-- --charts DIR] [-- --write-docs]`
  *
  * Runs every scenario in a child process of its own, one after the other, shows a progress
  * bar on a TTY, and ends with one table of targets. The exit code is 1 when a target that
  * gates this run fails: counts always, timing ratios only on the full run, because a noisy
- * shared machine must not fail a smoke run. `--write-docs` puts the tables of a full run
- * into docs/performance.md.
+ * shared machine must not fail a smoke run. `--charts DIR` draws the run as SVG charts into
+ * DIR. `--write-docs` puts the tables and the charts of a full run into docs/performance.md
+ * (the charts into docs/images/).
  */
 import { fork } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import cliProgress from 'cli-progress';
 import type { ChildMessage } from './child.js';
 import { docsUrl, withGenerated, writeDocs } from './docs.js';
+import type { Chart, RunInfo } from './charts.js';
 import { passed, renderScenario, renderTargets, target, type ScenarioResult } from './report.js';
 import { scenarios } from './scenarios/index.js';
 
@@ -23,13 +26,15 @@ interface Args {
   only: string[] | undefined;
   /** Write the tables into docs/performance.md: a full run only. */
   writeDocs: boolean;
+  /** A folder to draw the run's charts into, as SVG files. */
+  charts: string | undefined;
 }
 
 /** A bad command line: reported on one line, exit code 2. */
 class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { quick: false, json: undefined, only: undefined, writeDocs: false };
+  const args: Args = { quick: false, json: undefined, only: undefined, writeDocs: false, charts: undefined };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] as string;
     const next = argv[i + 1];
@@ -41,8 +46,12 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--only' && next !== undefined) {
       args.only = next.split(',');
       i += 1;
+    } else if (arg === '--charts') {
+      if (next === undefined || next.startsWith('--')) throw new UsageError('--charts needs a folder to write the charts into, such as --charts charts/');
+      args.charts = next;
+      i += 1;
     } else if (arg === '--write-docs') args.writeDocs = true;
-    else throw new UsageError(`unknown argument ${arg} (use --quick, --json [file], --only id,id, --write-docs)`);
+    else throw new UsageError(`unknown argument ${arg} (use --quick, --json [file], --only id,id, --charts DIR, --write-docs)`);
   }
   if (args.writeDocs && (args.quick || args.only !== undefined)) {
     throw new UsageError('--write-docs records a full run of every scenario: drop --quick and --only');
@@ -81,6 +90,12 @@ function runChild(id: string, quick: boolean, onProgress: (fraction: number) => 
       resolve(final);
     });
   });
+}
+
+/** The charts of a run; Plot and its DOM load only when charts are asked for. */
+async function drawCharts(results: ScenarioResult[], run: RunInfo): Promise<Chart[]> {
+  const { charts } = await import('./charts.js');
+  return charts(results, run);
 }
 
 async function main(): Promise<void> {
@@ -127,17 +142,21 @@ async function main(): Promise<void> {
     ok ? 'All gating targets met.' : 'Some gating targets were missed.',
   ].join('\n\n');
   out.write(`\nrx-token-stream bench (${args.quick ? '--quick' : 'full run'}) on ${machine}, ${seconds.toFixed(0)} s\n\n${tables}\n`);
+  const day = new Date().toISOString().slice(0, 10);
+  const drawn = args.charts === undefined && !args.writeDocs ? [] : await drawCharts(results, { quick: args.quick, machine, day });
+  if (args.charts !== undefined) {
+    mkdirSync(args.charts, { recursive: true });
+    for (const chart of drawn) writeFileSync(join(args.charts, chart.file), chart.svg);
+    out.write(`Wrote ${drawn.length} chart${drawn.length === 1 ? '' : 's'} into ${args.charts}: ${drawn.map((chart) => chart.file).join(', ') || 'no charted scenario ran'}.\n`);
+  }
+  const json = `${JSON.stringify({ quick: args.quick, machine, seconds, passed: ok, results }, null, 2)}\n`;
   if (args.writeDocs) {
-    const day = new Date().toISOString().slice(0, 10);
     const load = `load average ${(loads[0] ?? Number.NaN).toFixed(1)} at its start and up to ${Math.max(...loads).toFixed(1)} between scenarios`;
-    writeDocs(`A full run of ${day} on ${machine}, ${load}, in ${seconds.toFixed(0)} s.\n\n${tables}`);
-    out.write('Wrote the tables into docs/performance.md.\n');
+    writeDocs({ summary: `A full run of ${day} on ${machine}, ${load}, in ${seconds.toFixed(0)} s.`, charts: drawn, tables, json });
+    out.write(`Wrote the tables into docs/performance.md, and its charts and JSON into docs/images/.\n`);
   }
-  if (args.json !== undefined) {
-    const json = JSON.stringify({ quick: args.quick, machine, seconds, passed: ok, results }, null, 2);
-    if (args.json === '-') process.stdout.write(`${json}\n`);
-    else writeFileSync(args.json, `${json}\n`);
-  }
+  if (args.json === '-') process.stdout.write(json);
+  else if (args.json !== undefined) writeFileSync(args.json, json);
   process.exitCode = ok ? 0 : 1;
 }
 

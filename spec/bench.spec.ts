@@ -95,6 +95,19 @@ describe('bench --write-docs', () => {
   });
 });
 
+describe('bench --charts', () => {
+  it('exits 2 at once when --charts has no folder', async () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', '--conditions=rx-token-stream-source', 'bench/run.ts', '--quick', '--charts'], { cwd: root, timeout: 20_000 }, (error, _stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stderr }),
+      );
+    });
+    expect(run.code, run.stderr).to.equal(2);
+    expect(run.stderr).to.equal('bench: --charts needs a folder to write the charts into, such as --charts charts/\n');
+  });
+});
+
 describe('bench hot path', () => {
   it('holds token$.pipe(first()) to 0.8x of a bare RxJS first() subscription measured in the same run, and getToken() to 0.5x of a memoized promise', async function () {
     this.timeout(60_000);
