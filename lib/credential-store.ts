@@ -3,7 +3,7 @@
  * `refreshTokenGrant` needs of a store, and the rules of what a stored credential is, which
  * every store applies (`memoryCredentialStore`, `redisCredentialStore`, yours).
  */
-import { isNonEmptyString } from './options.js';
+import { isKey } from './options.js';
 import { tokenProblem, type Token } from './token.js';
 
 /** The longest refresh token a store takes: IdPs send a few hundred characters at most. */
@@ -164,7 +164,7 @@ export function checkPut(owner: string, key: unknown, credential: unknown): asse
   const fail = (rule: string): never => {
     throw new TypeError(`${owner}.put: ${rule}`);
   };
-  if (!isNonEmptyString(key)) fail('`key` must be a non-empty string');
+  if (!isKey(key)) fail('`key` must be a non-empty string without NUL or lone surrogates');
   if (typeof credential !== 'object' || credential === null) fail('`credential` must be an object with `refreshToken`');
   const problem = refreshTokenProblem((credential as { refreshToken?: unknown }).refreshToken);
   if (problem !== undefined) fail(`\`refreshToken\` must be ${problem}`);

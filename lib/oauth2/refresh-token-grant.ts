@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CredentialStore } from '../credential-store.js';
-import { MAX_TIMER_MS, checkOptionsObject, isNonEmptyString, isNonNegative, isTimerDelay, optionChecker } from '../options.js';
+import { MAX_TIMER_MS, checkOptionsObject, isKey, isNonNegative, isTimerDelay, optionChecker } from '../options.js';
 import type { Token, TokenSource, TokenSourceContext } from '../token.js';
 import { presentRefreshToken } from './refresh-request.js';
 import { noKeyError } from './rotation-failures.js';
@@ -93,7 +93,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): (context: 
     `a CredentialStore (with ${STORE_METHODS.join(', ')})`,
   );
   check(store.changed === undefined || typeof store.changed === 'function', 'store', 'a CredentialStore whose `changed` is a function');
-  check(credentialKey === undefined || isNonEmptyString(credentialKey), 'credentialKey', 'a non-empty string');
+  check(credentialKey === undefined || isKey(credentialKey), 'credentialKey', 'a non-empty string without NUL or lone surrogates');
   check(isNonNegative(reuseGraceMs) && Number.isFinite(reuseGraceMs), 'reuseGraceMs', 'a finite number >= 0');
   const { leaseMs = reuseGraceMs > 0 ? Math.min(15_000, reuseGraceMs / 2) : 15_000 } = options;
   check(isTimerDelay(leaseMs) && leaseMs >= 1, 'leaseMs', `a number from 1 to ${MAX_TIMER_MS}`);
@@ -115,7 +115,8 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): (context: 
   };
   return async (context) => {
     const key = context.key ?? credentialKey;
-    if (key === undefined) throw noKeyError();
+    // A key no store can keep apart from another (a lone surrogate) would share a credential.
+    if (!isKey(key)) throw noKeyError();
     return new Rotation(setup, key, context).run();
   };
 }

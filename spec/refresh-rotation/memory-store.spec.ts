@@ -45,3 +45,16 @@ describe('memoryCredentialStore', () => {
     expect(() => memoryCredentialStore(null as never)).to.throw(TypeError, /option `options`/);
   });
 });
+
+describe('credential keys', () => {
+  it('refuses a key with a lone surrogate or NUL, which Redis and PostgreSQL would merge with another', async () => {
+    const store = memoryCredentialStore();
+    for (const key of ['user-\uD800', 'user-\uDC00', 'user\0']) {
+      const error: unknown = await Promise.resolve()
+        .then(() => store.put(key, { refreshToken: 'rt' }))
+        .then(() => undefined, (caught: unknown) => caught);
+      expect(error, JSON.stringify(key)).to.be.instanceOf(TypeError).with.property('message').that.matches(/lone surrogates/);
+    }
+    expect(await store.get('user-\uFFFD')).to.equal(undefined);
+  });
+});
