@@ -202,4 +202,10 @@ describe('the demo timeline (--svg)', () => {
       expect(burstsOf(text, 'fleet').every((calls) => calls === 1)).to.equal(true);
     });
   });
+
+  it('shows in the README a picture drawn by the demo: every series adds up to its total', () => {
+    const text = readFileSync(join(root, 'docs/images/demo-timeline.svg'), 'utf8');
+    expect(timelineProblems(text)).to.deep.equal([]);
+    expect(readFileSync(join(root, 'README.md'), 'utf8')).to.include('](docs/images/demo-timeline.svg)');
+  });
 });
