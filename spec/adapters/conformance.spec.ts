@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { TokenStreams } from 'rx-token-stream';
 import { listenDualScheme } from '../http/auth-fetch/tls.js';
 import { listen } from '../support/loopback.js';
 import { clients } from './clients.js';
@@ -175,6 +176,20 @@ for (const client of clients) {
       expect((await next).status).to.equal(200);
       expect(api.seen.map((s) => s.id).sort()).to.deep.equal(['b', 'c', 'd']);
       expect(spec.source.callCount).to.equal(1);
+      await sender.close();
+    });
+
+    it("takes a TokenStreams handle: the key's token goes out, and a rejection refreshes that key only", async () => {
+      let issued = 0;
+      const streams = new TokenStreams({ source: async ({ key }) => ({ value: `${key}-${++issued}` }) });
+      await streams.getToken('b');
+      const sender = client.create(streams.for('a'), { origins: [api.origin] });
+      await streams.getToken('a');
+      api.accepted.add('a-3');
+      expect((await sender.send(`${api.origin}/?id=k`)).status).to.equal(200);
+      expect(api.seen.map((s) => s.authorization)).to.deep.equal(['Bearer a-2', 'Bearer a-3']);
+      expect((await streams.getToken('b')).value).to.equal('b-1');
+      streams.close();
       await sender.close();
     });
 

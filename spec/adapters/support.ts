@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import sinon from 'sinon';
 import { expect } from 'chai';
-import { TokenStream, type Token } from 'rx-token-stream';
+import { TokenStream, type Token, type TokenStreamOptions } from 'rx-token-stream';
 import { listen, type LoopbackServer } from '../support/loopback.js';
 
 /** What the API server saw of one request. */
@@ -92,7 +92,8 @@ export interface SpecTokens {
   value(n: number): string;
 }
 
-export function specTokens(lifetimeMs = 3_600_000): SpecTokens {
+/** @param options the stream's options other than its source and clock. */
+export function specTokens(options: Omit<TokenStreamOptions, 'source' | 'scheduler'> = {}, lifetimeMs = 3_600_000): SpecTokens {
   const clock = skewedClock();
   const value = (n: number): string => `secret-${n}-6d0f1c9a`;
   let calls = 0;
@@ -100,7 +101,7 @@ export function specTokens(lifetimeMs = 3_600_000): SpecTokens {
     calls += 1;
     return { value: value(calls), expiresAt: clock.scheduler.now() + lifetimeMs };
   });
-  return { tokens: new TokenStream({ source, scheduler: clock.scheduler }), source, clock, value };
+  return { tokens: new TokenStream({ ...options, source, scheduler: clock.scheduler }), source, clock, value };
 }
 
 /**
