@@ -9,6 +9,7 @@ import {
   type RotatedCredential,
   type StoredCredential,
 } from './credential-store.js';
+import { KeyWaiters } from './key-waiters.js';
 import { isScheduler, optionChecker } from './options.js';
 
 /** How {@link memoryCredentialStore} is set up. */
@@ -44,10 +45,11 @@ export function memoryCredentialStore(options: MemoryCredentialStoreOptions = {}
 class MemoryStore implements CredentialStore {
   readonly #scheduler: SchedulerLike;
   readonly #entries = new Map<string, Entry>();
-  readonly #listeners = new Map<string, Set<() => void>>();
+  readonly #waiters: KeyWaiters;
 
   constructor(scheduler: SchedulerLike) {
     this.#scheduler = scheduler;
+    this.#waiters = new KeyWaiters(scheduler);
   }
 
   async get(key: string): Promise<StoredCredential | undefined> {
@@ -109,21 +111,7 @@ class MemoryStore implements CredentialStore {
   }
 
   changed(key: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const listeners = this.#listeners.get(key) ?? new Set<() => void>();
-      this.#listeners.set(key, listeners);
-      const done = (): void => {
-        timer.unsubscribe();
-        signal.removeEventListener('abort', done);
-        listeners.delete(done);
-        if (listeners.size === 0 && this.#listeners.get(key) === listeners) this.#listeners.delete(key);
-        resolve();
-      };
-      const timer = this.#scheduler.schedule(done, timeoutMs);
-      if (signal.aborted) return done();
-      signal.addEventListener('abort', done, { once: true });
-      listeners.add(done);
-    });
+    return this.#waiters.wait(key, timeoutMs, signal);
   }
 
   #entry(key: string): Entry {
@@ -143,6 +131,6 @@ class MemoryStore implements CredentialStore {
   }
 
   #notify(key: string): void {
-    for (const wake of [...(this.#listeners.get(key) ?? [])]) wake();
+    this.#waiters.wake(key);
   }
 }

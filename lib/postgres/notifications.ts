@@ -1,5 +1,6 @@
 import type { Notification, Pool, PoolClient } from 'pg';
 import type { SchedulerLike } from 'rxjs';
+import { KeyWaiters } from '../key-waiters.js';
 import { checkout, giveBack, within } from './connection.js';
 import { storeTimeoutError } from './errors.js';
 import { escapeIdentifier } from './pg.js';
@@ -21,7 +22,7 @@ export class Notifications {
   readonly #timeoutMs: number;
   readonly #scheduler: SchedulerLike;
   /** Wake-ups by key hash. */
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #waiters: KeyWaiters;
   #client: PoolClient | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
@@ -31,6 +32,7 @@ export class Notifications {
     this.#channel = channel;
     this.#timeoutMs = timeoutMs;
     this.#scheduler = scheduler;
+    this.#waiters = new KeyWaiters(scheduler);
   }
 
   /**
@@ -40,28 +42,16 @@ export class Notifications {
    */
   wait(hash: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
     if (this.#closed || signal.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const waiters = this.#waiters.get(hash) ?? new Set<() => void>();
-      this.#waiters.set(hash, waiters);
-      const done = (): void => {
-        timer.unsubscribe();
-        signal.removeEventListener('abort', done);
-        waiters.delete(done);
-        if (waiters.size === 0 && this.#waiters.get(hash) === waiters) this.#waiters.delete(hash);
-        resolve();
-      };
-      const timer = this.#scheduler.schedule(done, timeoutMs);
-      signal.addEventListener('abort', done, { once: true });
-      waiters.add(done);
-      if (this.#client === undefined) this.#connecting ??= this.#listen().finally(() => (this.#connecting = undefined));
-    });
+    const waiting = this.#waiters.wait(hash, timeoutMs, signal);
+    if (this.#client === undefined) this.#connecting ??= this.#listen().finally(() => (this.#connecting = undefined));
+    return waiting;
   }
 
   /** Wakes every waiter and destroys the listening connection. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
     await this.#connecting;
-    this.#wakeAll();
+    this.#waiters.wakeAll();
     const client = this.#client;
     this.#client = undefined;
     if (client === undefined) return;
@@ -80,7 +70,7 @@ export class Notifications {
     }
     const onNotification = (message: Notification): void => {
       if (message.channel !== this.#channel || message.payload === undefined) return;
-      for (const wake of [...(this.#waiters.get(message.payload) ?? [])]) wake();
+      this.#waiters.wake(message.payload);
     };
     let lost = false;
     const onLost = (): void => {
@@ -89,7 +79,7 @@ export class Notifications {
       if (this.#client !== client) return;
       this.#client = undefined;
       giveBack(client, true);
-      this.#wakeAll();
+      this.#waiters.wakeAll();
     };
     client.on('notification', onNotification).on('error', onLost).on('end', onLost);
     try {
@@ -106,10 +96,6 @@ export class Notifications {
     }
     // After close() began, it is waiting for this attempt, and destroys what is in #client.
     this.#client = client;
-    if (!this.#closed) this.#wakeAll();
-  }
-
-  #wakeAll(): void {
-    for (const waiters of [...this.#waiters.values()]) for (const wake of [...waiters]) wake();
+    if (!this.#closed) this.#waiters.wakeAll();
   }
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { SchedulerLike } from 'rxjs';
+import { KeyWaiters } from '../key-waiters.js';
 import { quit, within } from './connection.js';
 
 const noop = (): void => {};
@@ -17,7 +18,7 @@ export class CredentialNotices {
   readonly #channel: string;
   readonly #timeoutMs: number;
   readonly #scheduler: SchedulerLike;
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #waiters: KeyWaiters;
   #subscriber: Redis | undefined;
   #subscribed: Promise<void> | undefined;
   #closed = false;
@@ -27,6 +28,7 @@ export class CredentialNotices {
     this.#channel = channel;
     this.#timeoutMs = timeoutMs;
     this.#scheduler = scheduler;
+    this.#waiters = new KeyWaiters(scheduler);
   }
 
   /**
@@ -34,28 +36,16 @@ export class CredentialNotices {
    * whichever comes first. Never rejects; leaves no timer or listener behind.
    */
   next(key: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const waiters = this.#waiters.get(key) ?? new Set<() => void>();
-      this.#waiters.set(key, waiters);
-      const done = (): void => {
-        timer.unsubscribe();
-        signal.removeEventListener('abort', done);
-        waiters.delete(done);
-        if (waiters.size === 0 && this.#waiters.get(key) === waiters) this.#waiters.delete(key);
-        resolve();
-      };
-      const timer = this.#scheduler.schedule(done, timeoutMs);
-      if (signal.aborted || this.#closed) return done();
-      signal.addEventListener('abort', done, { once: true });
-      waiters.add(done);
-      void within(this.#subscribe(), this.#timeoutMs, this.#scheduler, 'subscribe').catch(noop);
-    });
+    if (signal.aborted || this.#closed) return Promise.resolve();
+    const waiting = this.#waiters.wait(key, timeoutMs, signal);
+    void within(this.#subscribe(), this.#timeoutMs, this.#scheduler, 'subscribe').catch(noop);
+    return waiting;
   }
 
   /** Wakes every waiter and closes the subscriber connection. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const waiters of [...this.#waiters.values()]) for (const wake of [...waiters]) wake();
+    this.#waiters.wakeAll();
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
     if (subscriber !== undefined) await quit(subscriber, this.#timeoutMs, this.#scheduler);
@@ -66,7 +56,7 @@ export class CredentialNotices {
       this.#subscriber = this.#createSubscriber();
       this.#subscriber.on('message', (channel: string, key: string) => {
         if (channel !== this.#channel) return;
-        for (const wake of [...(this.#waiters.get(key) ?? [])]) wake();
+        this.#waiters.wake(key);
       });
     }
     if (this.#subscribed === undefined) {
