@@ -114,7 +114,7 @@ export function renderTimeline(record: TimelineRecord): string {
   const span = Math.max(0.001, end - from);
   const binWidth = (span * BIN_PX) / (WIDTH - MARGIN_LEFT - MARGIN_RIGHT);
   const burstGap = (span * BURST_GAP_PX) / (WIDTH - MARGIN_LEFT - MARGIN_RIGHT);
-  const hasRotations = record.rotations.length > 0;
+  const hasRotations = record.streams.length > 0;
   const failed = record.events.some((event) => event.lane === 'failed');
   const rows: Row[] = [...LANES.filter((lane) => lane !== 'failed' || failed), ...(hasRotations ? ['new token' as const] : [])];
 
