@@ -113,6 +113,20 @@ describe('redisShared with a key function (issue 12)', () => {
     expect(harness.server.calls).to.equal(1);
   });
 
+  it('fails a call with the error a key function throws, as a source error, before any Redis command', async () => {
+    const refused = new Error('no such tenant');
+    const source = keyed({
+      key: (tenant: string) => {
+        if (tenant === 'unknown') throw refused;
+        return orders(tenant);
+      },
+    });
+    const before = await commandsServed(harness.redis);
+    expect(await call(source, { key: 'unknown' }).result.catch((e: unknown) => e)).to.equal(refused);
+    expect(commandsBetween(before, await commandsServed(harness.redis)).total).to.equal(0);
+    expect(harness.server.calls).to.equal(0);
+  });
+
   it('names its keys as sharedKeys() does, for a string key and for a key function', () => {
     expect(sharedKeys({ key: 'orders-api', keyPrefix: 'svc:' })).to.deep.equal({
       tokenKey: 'svc:{orders-api}',
