@@ -1,6 +1,7 @@
 // Where a shared token lives in Redis: the names, and the rules a name must meet. In one
 // place, so that every name a script touches is Redis Cluster-ready for every caller: the
 // hash tag is derived here from the key, never left to the user.
+import { isKey } from '../options.js';
 
 /** A Redis key for a stream key: what `key` may be instead of a string. */
 export type SharedKeyFunction = (streamKey: string) => string;
@@ -22,7 +23,7 @@ const LOCK = ':lock';
 const UPDATED = ':updated';
 
 /** What `key` must be, for a TypeError's message. */
-export const KEY_RULE = `a non-empty string of at most ${MAX_KEY_LENGTH} characters without \`{\` or \`}\``;
+export const KEY_RULE = `a non-empty string of at most ${MAX_KEY_LENGTH} characters without \`{\`, \`}\`, NUL or lone surrogates`;
 
 // A brace would move the hash tag: Redis hashes what lies between the first `{` and the
 // first `}` after it, so a key `a}b` would put its token and its lock in different slots,
@@ -31,7 +32,8 @@ const hasBrace = (text: string): boolean => text.includes('{') || text.includes(
 
 /** Whether `key` can name a shared token (see {@link KEY_RULE}). */
 export function isRedisKey(key: unknown): key is string {
-  return typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH && !hasBrace(key);
+  // isKey: a lone surrogate is stored as U+FFFD, so two keys would share one token.
+  return isKey(key) && key.length <= MAX_KEY_LENGTH && !hasBrace(key);
 }
 
 /** Whether `prefix` can go in front of every name: a string without braces, bounded. */

@@ -94,6 +94,8 @@ describe('redisShared with a key function (issue 12)', () => {
       ['open brace', 'secret-tenant-{x'],
       ['close brace', 'secret-tenant-}x'],
       ['hash tag', '{secret-tenant}'],
+      ['lone surrogate', 'secret-tenant-\uD800'],
+      ['NUL', 'secret-tenant\0'],
     ]);
     let mapping = (tenant: string): unknown => (returns.has(tenant) ? returns.get(tenant) : orders(tenant));
     const source = keyed({ key: (tenant: string) => mapping(tenant) as string });
@@ -102,7 +104,7 @@ describe('redisShared with a key function (issue 12)', () => {
       const error = await call(source, { key: tenant }).result.catch((e: unknown) => e);
       expect(error, tenant).to.be.instanceOf(TypeError).and.to.have.property('retryable', false);
       expect((error as Error).message).to.equal(
-        'redisShared: option `key` must return a non-empty string of at most 512 characters without `{` or `}`',
+        'redisShared: option `key` must return a non-empty string of at most 512 characters without `{`, `}`, NUL or lone surrogates',
       );
       expect(inspect(error)).to.not.include('secret-tenant');
     }
@@ -139,7 +141,7 @@ describe('redisShared with a key function (issue 12)', () => {
     expect(source.keysFor('tenant-42').tokenKey).to.equal(`${keyPrefix}{orders:tenant-42}`);
     expect(source.pattern).to.equal(`${keyPrefix}{*}:updated`);
     expect(() => sharedKeys({ key: orders })).to.throw(TypeError, /needs `context.key`/);
-    expect(() => sharedKeys({ key: 'a{b}' })).to.throw(TypeError, /`key` must be .* without `\{` or `\}`/);
+    expect(() => sharedKeys({ key: 'a{b}' })).to.throw(TypeError, /`key` must be .* without `\{`, `\}`/);
     expect(() => sharedKeys({ key: 'k', keyPrefix: 'svc{x}:' })).to.throw(TypeError, /`keyPrefix` must be .* without `\{` or `\}`/);
   });
 

@@ -11,7 +11,7 @@ describe('redisShared options', () => {
     ['redis', { redis: 'http://x' }, /`redis` must be an ioredis client or a redis:\/\/ URL/],
     ['key', { key: '' }, /`key` must be a non-empty string/],
     // The key becomes the Redis Cluster hash tag of its names: a brace would move it.
-    ['key', { key: '{orders}' }, /`key` must be a non-empty string of at most 512 characters without `\{` or `\}`, or a function/],
+    ['key', { key: '{orders}' }, /`key` must be a non-empty string of at most 512 characters without `\{`, `\}`, NUL or lone surrogates, or a function/],
     ['key', { key: 'x'.repeat(513) }, /`key` must be a non-empty string of at most 512 characters/],
     ['key', { key: 42 as unknown as string }, /`key` must be a non-empty string/],
     ['keyPrefix', { keyPrefix: 3 as unknown as string }, /`keyPrefix` must be a string/],
