@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { firstValueFrom, from, throwError, timeout, type SchedulerLike } from 'rxjs';
 import { isRedisUnavailableError, redisUnavailableError } from '../errors.js';
 import { Redis as RedisClient } from './ioredis.js';
@@ -16,8 +16,14 @@ interface Queued {
 
 type Method = (...args: (string | number)[]) => unknown;
 
+/** What every Redis part accepts: a client (standalone or Sentinel-managed) or a Cluster. */
+export type RedisClientLike = Redis | Cluster;
+
+/** Whether `client` is an ioredis Cluster (ioredis marks both kinds). */
+export const isCluster = (client: RedisClientLike): client is Cluster => client.isCluster;
+
 /** Calls the client method of `command` (through the client, so that a wrapper sees it). */
-function invoke(client: Redis, command: RedisCommand<unknown>): Promise<unknown> {
+function invoke(client: RedisClientLike, command: RedisCommand<unknown>): Promise<unknown> {
   return (client[command.name] as Method).apply(client, [...command.args]) as Promise<unknown>;
 }
 
@@ -47,7 +53,7 @@ export function within<T>(promise: Promise<T>, ms: number, scheduler: SchedulerL
  */
 export class RedisConnection {
   /** The command client. */
-  readonly client: Redis;
+  readonly client: RedisClientLike;
   /** Whether `client` was opened here (from a URL) and is quit by {@link close}. */
   readonly owned: boolean;
   readonly #timeoutMs: number;
@@ -58,7 +64,7 @@ export class RedisConnection {
   #connecting: Promise<void> | undefined;
   #closed = false;
 
-  constructor(redis: Redis | string, timeouts: { commandMs: number; connectMs: number }, scheduler: SchedulerLike) {
+  constructor(redis: RedisClientLike | string, timeouts: { commandMs: number; connectMs: number }, scheduler: SchedulerLike) {
     const timeoutMs = timeouts.commandMs;
     this.#timeoutMs = timeoutMs;
     this.#connectTimeoutMs = timeouts.connectMs;
@@ -89,7 +95,7 @@ export class RedisConnection {
    * needs the client itself).
    * @throws a `redisUnavailableError` when Redis is down, slow or answers with an error.
    */
-  async run<T>(step: string, command: (client: Redis) => Promise<T>): Promise<T> {
+  async run<T>(step: string, command: (client: RedisClientLike) => Promise<T>): Promise<T> {
     try {
       await this.#ready();
       return await within(command(this.client), this.#timeoutMs, this.#scheduler, step);
@@ -119,8 +125,17 @@ export class RedisConnection {
   }
 
   /** A new connection with the same settings, for subscriber mode. */
-  duplicate(): Redis {
-    const subscriber = this.client.duplicate({
+  duplicate(): RedisClientLike {
+    const { client } = this;
+    if (isCluster(client)) {
+      // A Cluster subscribes on one node of its choice: classic PUBLISH reaches every node
+      // of a cluster, so that one node hears every key's announcements. It resubscribes
+      // elsewhere by itself when that node goes.
+      const subscriber = client.duplicate([], { lazyConnect: true });
+      subscriber.on('error', noop);
+      return subscriber;
+    }
+    const subscriber = client.duplicate({
       lazyConnect: true,
       // SUBSCRIBE is the only command it sends: it may wait for the connection, and is
       // dropped (not queued forever) after one failed reconnection.
@@ -142,17 +157,22 @@ export class RedisConnection {
   /**
    * Sends the queued commands: one alone as it is, several as one pipeline. One timer
    * bounds them all; each command gets its own reply or error.
+   *
+   * A Cluster takes a pipeline only when every key of it lives on one node, and the keys of
+   * a turn are many tenants' over every shard: there each command goes on its own, which
+   * ioredis writes to its node's socket without waiting for the previous reply, so that a
+   * turn still costs about one round trip per node, in parallel.
    */
   #flush(): void {
     const queue = this.#queue.splice(0);
     const { client } = this;
+    const alone = (queued: Queued): Promise<[Error | null, unknown]> =>
+      invoke(client, queued.command).then(
+        (reply) => [null, reply],
+        (error: Error) => [error, undefined],
+      );
     const replies: Promise<[Error | null, unknown][]> =
-      queue.length === 1
-        ? invoke(client, (queue[0] as Queued).command).then(
-            (reply) => [[null, reply]],
-            (error: Error) => [[error, undefined]],
-          )
-        : pipelined(client, queue);
+      queue.length === 1 || isCluster(client) ? Promise.all(queue.map(alone)) : pipelined(client, queue);
     const timeoutMs = this.#timeoutMs;
     within(replies, timeoutMs, this.#scheduler, 'batch').then(
       (results) =>
@@ -199,7 +219,7 @@ export class RedisConnection {
   }
 }
 
-function onceReady(client: Redis): Promise<void> {
+function onceReady(client: RedisClientLike): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const settle = (error?: Error): void => {
       client.off('ready', onReady).off('error', onError).off('close', onClose).off('end', onClose);
@@ -214,7 +234,7 @@ function onceReady(client: Redis): Promise<void> {
 }
 
 /** Quits `client` politely when it is connected, and closes its socket in any case. */
-export async function quit(client: Redis, timeoutMs: number, scheduler: SchedulerLike): Promise<void> {
+export async function quit(client: RedisClientLike, timeoutMs: number, scheduler: SchedulerLike): Promise<void> {
   // QUIT on a lazy client that never connected would connect first, only to quit.
   if (client.status === 'ready') await within(client.quit(), timeoutMs, scheduler, 'quit').catch(noop);
   client.disconnect();

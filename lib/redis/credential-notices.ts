@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { SchedulerLike } from 'rxjs';
 import { KeyWaiters } from '../key-waiters.js';
-import { quit, within } from './connection.js';
+import { quit, within, type RedisClientLike } from './connection.js';
 
 const noop = (): void => {};
 
@@ -14,16 +13,16 @@ const noop = (): void => {};
  * and read again; a subscription that fails leaves them to that.
  */
 export class CredentialNotices {
-  readonly #createSubscriber: () => Redis;
+  readonly #createSubscriber: () => RedisClientLike;
   readonly #channel: string;
   readonly #timeoutMs: number;
   readonly #scheduler: SchedulerLike;
   readonly #waiters: KeyWaiters;
-  #subscriber: Redis | undefined;
+  #subscriber: RedisClientLike | undefined;
   #subscribed: Promise<void> | undefined;
   #closed = false;
 
-  constructor(createSubscriber: () => Redis, channel: string, timeoutMs: number, scheduler: SchedulerLike) {
+  constructor(createSubscriber: () => RedisClientLike, channel: string, timeoutMs: number, scheduler: SchedulerLike) {
     this.#createSubscriber = createSubscriber;
     this.#channel = channel;
     this.#timeoutMs = timeoutMs;

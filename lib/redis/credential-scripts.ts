@@ -8,7 +8,7 @@
  * is a string holding the fence, with an expiry. Every key of another type is passed over as
  * unusable, never read with a command that would fail on it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClientLike as Redis } from './connection.js';
 
 /** Where one credential lives. */
 export interface CredentialKeys {

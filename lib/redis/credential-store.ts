@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import {
   checkPut,
@@ -19,8 +19,10 @@ export interface RedisCredentialStoreOptions {
   /**
    * An ioredis client, or a `redis://` / `rediss://` URL. A client stays the caller's:
    * `close()` leaves it open. From a URL, the store opens (lazily) and owns its client.
+   * A client may be Sentinel-managed (`new Redis({ sentinels, name })`) or an ioredis
+   * `Cluster`: each script touches the two keys of one credential, which share a hash slot.
    */
-  redis: Redis | string;
+  redis: Redis | Cluster | string;
   /**
    * Put in front of every key and of the channel, to keep them apart from other data.
    * @default 'credentials:'
@@ -121,7 +123,7 @@ class RedisStore implements RedisCredentialStore {
   readonly #sealing: Sealing;
 
   constructor(
-    redis: Redis | string,
+    redis: Redis | Cluster | string,
     keyPrefix: string,
     sealing: Sealing,
     { commandTimeoutMs, connectTimeoutMs, scheduler }: { commandTimeoutMs: number; connectTimeoutMs: number; scheduler: SchedulerLike },

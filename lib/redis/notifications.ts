@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { SchedulerLike } from 'rxjs';
-import { quit, within } from './connection.js';
+import { quit, within, type RedisClientLike } from './connection.js';
 import { tokenKeyOf } from './keys.js';
 
 const noop = (): void => {};
@@ -18,17 +17,17 @@ export type Subscription = { channel: string } | { pattern: string };
  * subscription that fails leaves them polling.
  */
 export class Notifications {
-  readonly #createSubscriber: () => Redis;
+  readonly #createSubscriber: () => RedisClientLike;
   readonly #subscription: Subscription;
   readonly #timeoutMs: number;
   readonly #scheduler: SchedulerLike;
   // Only keys with a waiter now: held at rest, a key costs nothing here.
   readonly #waiters = new Map<string, Set<() => void>>();
-  #subscriber: Redis | undefined;
+  #subscriber: RedisClientLike | undefined;
   #subscribed: Promise<void> | undefined;
   #closed = false;
 
-  constructor(createSubscriber: () => Redis, subscription: Subscription, timeoutMs: number, scheduler: SchedulerLike) {
+  constructor(createSubscriber: () => RedisClientLike, subscription: Subscription, timeoutMs: number, scheduler: SchedulerLike) {
     this.#createSubscriber = createSubscriber;
     this.#subscription = subscription;
     this.#timeoutMs = timeoutMs;

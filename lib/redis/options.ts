@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import {
   checkOptionsObject,
@@ -16,8 +16,13 @@ export interface RedisSharedOptions {
    * An ioredis client, or a `redis://` / `rediss://` URL. A client stays the caller's:
    * `close()` leaves it open. From a URL, the shared source opens (lazily) and owns its
    * client, set up to fail fast while Redis is down, and `close()` quits it.
+   *
+   * A client may be Sentinel-managed (`new Redis({ sentinels, name })`): while no primary
+   * answers, calls fall back to the wrapped source. It may be an ioredis `Cluster`: every
+   * command touches the names of one key, which share a hash slot, and the announcements
+   * reach the one subscriber connection from any node.
    */
-  redis: Redis | string;
+  redis: Redis | Cluster | string;
   /**
    * Which token is shared: processes that share a token share a key. A string shares one
    * token, whatever the stream key. A function maps the stream key (`context.key`, set by
@@ -90,7 +95,7 @@ type PerCall = 'sourceTimeoutMs' | 'lockTtlMs' | 'waitTimeoutMs';
  * each call's deadline unless given (see {@link callLimits}).
  */
 export interface ResolvedOptions extends Required<Omit<RedisSharedOptions, 'redis' | PerCall>> {
-  redis: Redis | string;
+  redis: Redis | Cluster | string;
   sourceTimeoutMs: number | undefined;
   lockTtlMs: number | undefined;
   waitTimeoutMs: number | undefined;
