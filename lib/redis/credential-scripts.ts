@@ -113,13 +113,41 @@ return marked and 1 or 0`;
 /** What {@link readCredential} found: the raw fields, or null for a key that is no credential. */
 export type RawCredential = [version: string | null, secret: string | null, dead: string | null, refused?: string | null] | null;
 
+/** How many replicas must acknowledge a write (Redis `WAIT`), and for how long to wait; 0 skips it. */
+export interface Wait {
+  replicas: number;
+  timeoutMs: number;
+}
+
+/** A write's reply, and how many replicas acknowledged it (undefined when not asked). */
+export interface Replicated<T> {
+  value: T;
+  acknowledged: number | undefined;
+}
+
+type Eval = (script: string, ...args: (string | number)[]) => Promise<unknown>;
+
+/**
+ * Runs a script, then WAIT, in one pipeline: WAIT names no key, so that it goes to the node
+ * of the script's keys, the one whose replicas must hold the write (on a Cluster too).
+ */
+async function evalWaited(client: Redis, wait: Wait, script: string, ...args: (string | number)[]): Promise<Replicated<unknown>> {
+  if (wait.replicas === 0) return { value: await (client.eval as Eval).call(client, script, ...args), acknowledged: undefined };
+  const pipeline = client.pipeline();
+  (pipeline.eval as unknown as (...all: (string | number)[]) => unknown).call(pipeline, script, ...args);
+  pipeline.call('WAIT', wait.replicas, wait.timeoutMs);
+  const [written, waited] = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+  if (written === undefined || written[0] !== null) throw written?.[0] ?? new Error('no reply');
+  return { value: written[1], acknowledged: waited !== undefined && waited[0] === null ? Number(waited[1]) : 0 };
+}
+
 /** The scripts, bound to the keys of one store. */
 export interface CredentialScripts {
   get(client: Redis, keys: CredentialKeys, maxSecretBytes: number): Promise<RawCredential>;
-  put(client: Redis, keys: CredentialKeys, secret: string, key: string): Promise<number>;
+  put(client: Redis, keys: CredentialKeys, secret: string, key: string, wait: Wait): Promise<Replicated<number>>;
   lease(client: Redis, keys: CredentialKeys, ttlMs: number): Promise<number | null>;
   release(client: Redis, keys: CredentialKeys, fence: number, key: string): Promise<void>;
-  save(client: Redis, keys: CredentialKeys, version: number, fence: number, secret: string, key: string): Promise<boolean>;
+  save(client: Redis, keys: CredentialKeys, version: number, fence: number, secret: string, key: string, wait: Wait): Promise<Replicated<boolean>>;
   fail(client: Redis, keys: CredentialKeys, version: number, fence: number, refused: string, key: string): Promise<boolean>;
 }
 
@@ -128,13 +156,18 @@ export function credentialScripts(channel: string): CredentialScripts {
   const both = (keys: CredentialKeys): [2, string, string] => [2, keys.credential, keys.lease];
   return {
     get: async (client, keys, maxSecretBytes) => (await client.eval(GET, 1, keys.credential, maxSecretBytes)) as RawCredential,
-    put: async (client, keys, secret, key) => Number(await client.eval(PUT, 1, keys.credential, secret, channel, key)),
+    put: async (client, keys, secret, key, wait) => {
+      const { value, acknowledged } = await evalWaited(client, wait, PUT, 1, keys.credential, secret, channel, key);
+      return { value: Number(value), acknowledged };
+    },
     lease: async (client, keys, ttlMs) => (await client.eval(LEASE, ...both(keys), Math.max(1, Math.ceil(ttlMs)))) as number | null,
     release: async (client, keys, fence, key) => {
       await client.eval(RELEASE, ...both(keys), '', fence, channel, key);
     },
-    save: async (client, keys, version, fence, secret, key) =>
-      (await client.eval(SAVE, ...both(keys), version, fence, channel, key, secret)) === 1,
+    save: async (client, keys, version, fence, secret, key, wait) => {
+      const { value, acknowledged } = await evalWaited(client, wait, SAVE, ...both(keys), version, fence, channel, key, secret);
+      return { value: value === 1, acknowledged };
+    },
     fail: async (client, keys, version, fence, refused, key) =>
       (await client.eval(FAIL, ...both(keys), version, fence, channel, key, refused)) === 1,
   };

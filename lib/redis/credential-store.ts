@@ -12,7 +12,14 @@ import {
 import { isScheduler, isTimerDelay, MAX_TIMER_MS, optionChecker } from '../options.js';
 import { RedisConnection } from './connection.js';
 import { CredentialNotices } from './credential-notices.js';
-import { credentialKeys, credentialScripts, type CredentialKeys, type CredentialScripts } from './credential-scripts.js';
+import {
+  credentialKeys,
+  credentialScripts,
+  type CredentialKeys,
+  type CredentialScripts,
+  type Replicated,
+  type Wait,
+} from './credential-scripts.js';
 
 /** How {@link redisCredentialStore} reaches Redis and protects what it writes. */
 export interface RedisCredentialStoreOptions {
@@ -51,6 +58,28 @@ export interface RedisCredentialStoreOptions {
    * @default 5_000
    */
   connectTimeoutMs?: number;
+  /**
+   * How many replicas must acknowledge each `put` and `save` (Redis `WAIT`) before the write
+   * counts as replicated. A failover promotes a replica: a save only the old primary held
+   * is lost with it, and the refresh token it replaced, already spent at the auth server, is
+   * read again (a reuse). 0 sends no `WAIT`, as a standalone Redis has no replica to wait
+   * for; give 1 with Sentinel or a Cluster. A write not acknowledged in time still counts as
+   * done (the primary has it): `onUnreplicated` is told.
+   * @default 0
+   */
+  replicas?: number;
+  /**
+   * How long a write waits for its replicas; less than `commandTimeoutMs`.
+   * @default 250
+   */
+  replicaTimeoutMs?: number;
+  /**
+   * Called when a write was acknowledged by fewer than `replicas` replicas within
+   * `replicaTimeoutMs`: until a replica has it, a failover may lose it. It is given the key
+   * and the counts, never the credential. An error it throws is ignored.
+   * @default undefined
+   */
+  onUnreplicated?: (report: { key: string; step: 'put' | 'save'; acknowledged: number; replicas: number }) => void;
   /**
    * The timer of command timeouts and of `changed`.
    * @default asyncScheduler
@@ -95,6 +124,7 @@ const identity = (text: string): string => text;
 export function redisCredentialStore(options: RedisCredentialStoreOptions): RedisCredentialStore {
   check(typeof options === 'object' && options !== null, 'options', 'an object with `redis`');
   const { redis, keyPrefix = 'credentials:', seal, unseal, commandTimeoutMs = 1_000, connectTimeoutMs = 5_000, scheduler = asyncScheduler } = options;
+  const { replicas = 0, replicaTimeoutMs = 250, onUnreplicated } = options;
   check(
     (typeof redis === 'string' && /^rediss?:\/\//.test(redis)) || (typeof redis === 'object' && redis !== null && typeof redis.duplicate === 'function'),
     'redis',
@@ -107,7 +137,15 @@ export function redisCredentialStore(options: RedisCredentialStoreOptions): Redi
     check(isTimerDelay(value) && value > 0, name, `a number from 1 to ${MAX_TIMER_MS}`);
   }
   check(isScheduler(scheduler), 'scheduler', 'an RxJS SchedulerLike');
-  return new RedisStore(redis, keyPrefix, { seal: seal ?? identity, unseal: unseal ?? identity }, { commandTimeoutMs, connectTimeoutMs, scheduler });
+  check(Number.isSafeInteger(replicas) && replicas >= 0, 'replicas', 'an integer >= 0');
+  check(
+    Number.isSafeInteger(replicaTimeoutMs) && replicaTimeoutMs > 0 && replicaTimeoutMs < commandTimeoutMs,
+    'replicaTimeoutMs',
+    `an integer > 0 and below commandTimeoutMs (${commandTimeoutMs}), which bounds the write and its WAIT together`,
+  );
+  check(onUnreplicated === undefined || typeof onUnreplicated === 'function', 'onUnreplicated', 'a function');
+  const replication = { wait: { replicas, timeoutMs: replicaTimeoutMs }, onUnreplicated };
+  return new RedisStore(redis, keyPrefix, { seal: seal ?? identity, unseal: unseal ?? identity }, { commandTimeoutMs, connectTimeoutMs, scheduler }, replication);
 }
 
 interface Sealing {
@@ -115,7 +153,13 @@ interface Sealing {
   unseal: (sealed: string) => string | Promise<string>;
 }
 
+interface Replication {
+  wait: Wait;
+  onUnreplicated: RedisCredentialStoreOptions['onUnreplicated'];
+}
+
 class RedisStore implements RedisCredentialStore {
+  readonly #replication: Replication;
   readonly #connection: RedisConnection;
   readonly #notices: CredentialNotices;
   readonly #scripts: CredentialScripts;
@@ -127,7 +171,9 @@ class RedisStore implements RedisCredentialStore {
     keyPrefix: string,
     sealing: Sealing,
     { commandTimeoutMs, connectTimeoutMs, scheduler }: { commandTimeoutMs: number; connectTimeoutMs: number; scheduler: SchedulerLike },
+    replication: Replication,
   ) {
+    this.#replication = replication;
     this.#keyPrefix = keyPrefix;
     this.#sealing = sealing;
     this.#connection = new RedisConnection(redis, { commandMs: commandTimeoutMs, connectMs: connectTimeoutMs }, scheduler);
@@ -158,7 +204,8 @@ class RedisStore implements RedisCredentialStore {
   async put(key: string, credential: { refreshToken: string }): Promise<number> {
     checkPut('redisCredentialStore', key, credential);
     const secret = await this.#close({ refreshToken: credential.refreshToken });
-    return this.#connection.run('put', (client) => this.#scripts.put(client, this.keys(key), secret, key));
+    const written = await this.#connection.run('put', (client) => this.#scripts.put(client, this.keys(key), secret, key, this.#replication.wait));
+    return this.#replicated(key, 'put', written);
   }
 
   async lease(key: string, ttlMs: number): Promise<number | undefined> {
@@ -173,7 +220,10 @@ class RedisStore implements RedisCredentialStore {
   async save(key: string, expected: CredentialExpectation, next: RotatedCredential): Promise<boolean> {
     const secret = await this.#close(next);
     const { version, fence } = expected;
-    return this.#connection.run('save', (client) => this.#scripts.save(client, this.keys(key), version, fence, secret, key));
+    const written = await this.#connection.run('save', (client) =>
+      this.#scripts.save(client, this.keys(key), version, fence, secret, key, this.#replication.wait),
+    );
+    return written.value ? this.#replicated(key, 'save', written) : false;
   }
 
   async fail(key: string, expected: CredentialExpectation, failure: CredentialFailure): Promise<boolean> {
@@ -188,6 +238,19 @@ class RedisStore implements RedisCredentialStore {
 
   async close(): Promise<void> {
     await Promise.all([this.#notices.close(), this.#connection.close()]);
+  }
+
+  /** The write's value, after telling `onUnreplicated` when too few replicas acknowledged it. */
+  #replicated<T>(key: string, step: 'put' | 'save', { value, acknowledged }: Replicated<T>): T {
+    const { wait, onUnreplicated } = this.#replication;
+    if (acknowledged !== undefined && acknowledged < wait.replicas) {
+      try {
+        onUnreplicated?.({ key, step, acknowledged, replicas: wait.replicas });
+      } catch {
+        // A reporting hook must not turn a save the primary holds into a failed one.
+      }
+    }
+    return value;
   }
 
   /**

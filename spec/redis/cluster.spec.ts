@@ -48,7 +48,7 @@ describe('redisShared on a 3-shard Redis Cluster across 4 processes (issue 14)',
 
   const demandAll = (perKey: number, invalidate = false): Promise<string[][]> =>
     Promise.all(children.map((child) => child.request<string[]>({ type: 'demand', keys: KEYS, perKey, invalidate })));
-  const events = (): Promise<Record<string, number>[]> => Promise.all(children.map((child) => child.request({ type: 'events' })));
+  const events = (): Promise<Record<string, number>[]> => Promise.all(children.map((child) => child.request<Record<string, number>>({ type: 'events' })));
 
   function agreed(byProcess: string[][]): string[] {
     const [first = []] = byProcess;
