@@ -84,6 +84,9 @@ export async function startRedisCluster(): Promise<Topology> {
           '--cluster-enabled', 'yes',
           '--cluster-config-file', join(dir, `nodes-${port}.conf`),
           '--cluster-node-timeout', '2000',
+          // A replica's full sync writes an RDB file: one of its own here, as a shared
+          // dump.rdb in the temporary directory would be loaded by every later server.
+          '--dir', dir, '--dbfilename', `dump-${port}.rdb`,
         ]),
       );
     }
@@ -110,9 +113,10 @@ export async function startRedisSentinels(): Promise<Topology & { sentinels: Add
   const dir = mkdtempSync(join(tmpdir(), 'rx-sentinel-'));
   const servers: RedisServer[] = [];
   try {
-    const primary = await startRedisServer();
+    const own = (name: string): string[] => ['--dir', dir, '--dbfilename', `${name}.rdb`];
+    const primary = await startRedisServer(undefined, own('primary'));
     servers.push(primary);
-    servers.push(await startRedisServer(undefined, ['--replicaof', '127.0.0.1', String(primary.port)]));
+    servers.push(await startRedisServer(undefined, ['--replicaof', '127.0.0.1', String(primary.port), ...own('replica')]));
     const sentinels: Address[] = [];
     for (let i = 0; i < 3; i += 1) {
       const port = await clusterPort();
