@@ -20,8 +20,21 @@ export interface DemoOptions {
   json: boolean;
   /** Also write a timeline of the run, as an SVG picture, to this file. */
   svg?: string;
+  /**
+   * Serve this many tenants, each with its own credentials at the token service, and spread
+   * each round's requests over them (see tenants.ts). Absent: one client per service.
+   */
+  tenants?: number;
+  /**
+   * The grant the services use: client credentials (the default run), or refresh tokens
+   * that the token server rotates and revokes on reuse (see refresh-run.ts).
+   */
+  grant?: Grant;
   help: boolean;
 }
+
+/** The OAuth2 grants the demo runs. */
+export type Grant = 'client_credentials' | 'refresh_token';
 
 /** A flag the demo cannot run with; the runner prints its message and exits 2. */
 export class UsageError extends Error {
@@ -34,6 +47,8 @@ export const HELP = `Usage: npm run demo -- [flags]
 Runs an auth server, a partner API, and two services in front of it (naive, and
 reactive on rx-token-stream) on 127.0.0.1, loads both, and prints what each cost.
 With --processes and --redis, a third service (fleet) shares its token through Redis.
+With --tenants, the services hold one token per tenant; with --grant refresh_token,
+they refresh rotating refresh tokens, which the token server revokes on reuse.
 
 Flags:
   --parallel <n>         requests per round and service, 1 to 2000; round 1 sends them one at a time (default 100)
@@ -47,11 +62,18 @@ Flags:
   --json                 print the results as JSON on stdout (logs go to stderr)
   --svg <file>           also draw the run as a timeline (requests, auth calls, new tokens per service)
                          into an SVG picture at <file> (default none)
+  --tenants <n>          serve n tenants, 1 to 1000, each with its own credentials: naive keeps a Map of
+                         tokens, reactive a TokenStreams; each round's requests are spread over them (default none)
+  --grant <grant>        client_credentials, or refresh_token: the services use rotating refresh tokens, which
+                         the token server revokes, family and all, on reuse; with --processes, give --redis
+                         for the fleet row, whose processes share them (default client_credentials)
   -h, --help             show this help
 
 Exit code: 0 when the reactive service made one auth call per token rotation (per process;
-for fleet, one for all processes) and no reactive or fleet request failed; 1 otherwise, with
-the reason; 2 for a bad flag.`;
+for fleet, one for all processes) and no reactive or fleet request failed; with --tenants,
+one per tenant per rotation; with --grant refresh_token, one grant request per rotation
+(fleet-wide with --processes), no reused refresh token, no revoked family and no failed
+request. 1 otherwise, with the reason; 2 for a bad flag.`;
 
 /**
  * Reads the demo's flags.
@@ -75,6 +97,8 @@ export function parseFlags(argv: string[]): DemoOptions {
         redis: { type: 'string' },
         json: { type: 'boolean', default: false },
         svg: { type: 'string' },
+        tenants: { type: 'string' },
+        grant: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -93,6 +117,8 @@ export function parseFlags(argv: string[]): DemoOptions {
     ...(values.redis === undefined ? {} : { redisUrl: redisUrl(values.redis) }),
     json: values.json,
     ...(values.svg === undefined ? {} : { svg: svgFile(values.svg) }),
+    ...(values.tenants === undefined ? {} : { tenants: count('--tenants', values.tenants, 1_000) }),
+    ...(values.grant === undefined ? {} : { grant: grant(values.grant) }),
     help: values.help,
   };
   if (options.redisUrl !== undefined && options.processes === undefined) {
@@ -101,7 +127,39 @@ export function parseFlags(argv: string[]): DemoOptions {
   if (options.authLatencyMs >= options.ttlMs) {
     throw new UsageError('--ttl must be longer than --auth-latency, or every token arrives expired');
   }
+  if (options.tenants !== undefined) checkTenants(options, options.tenants);
+  if (options.grant === 'refresh_token') checkRefreshGrant(options);
   return options;
+}
+
+/** --tenants runs the demo's own token service, which knows each tenant's credentials, in this process. */
+function checkTenants(options: DemoOptions, tenants: number): void {
+  const without = (flag: string): never => {
+    throw new UsageError(`--tenants runs without ${flag}`);
+  };
+  if (options.processes !== undefined) without('--processes');
+  if (options.auth !== 'demo') without('--auth oauth2: the demo\'s token service knows each tenant\'s credentials');
+  if (options.grant === 'refresh_token') without('--grant refresh_token');
+  if (options.svg !== undefined) without('--svg');
+  if (tenants > options.parallel) {
+    throw new UsageError(`--tenants ${tenants} needs --parallel ${tenants} or more: each tenant needs a request a round`);
+  }
+}
+
+/** --grant refresh_token runs against the demo's own token server, the only one here that rotates refresh tokens. */
+function checkRefreshGrant(options: DemoOptions): void {
+  if (options.auth !== 'demo') throw new UsageError('--grant refresh_token runs against the demo\'s own token server: drop --auth oauth2');
+  if (options.svg !== undefined) throw new UsageError('--grant refresh_token runs without --svg');
+  if (options.processes !== undefined && options.redisUrl === undefined) {
+    throw new UsageError('--grant refresh_token --processes needs --redis: the fleet row shares its refresh token through it');
+  }
+}
+
+function grant(value: string): Grant {
+  if (value !== 'client_credentials' && value !== 'refresh_token') {
+    throw new UsageError(`--grant must be client_credentials or refresh_token, got '${value}'`);
+  }
+  return value;
 }
 
 function count(flag: string, value: string, max: number): number {

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import type { ServiceName, ServicesPlan } from './services.js';
-import type { FromWorker, ToWorker, WorkerPlan } from './worker.js';
+import type { ServiceName } from './services.js';
+import type { FleetPlan, FromWorker, ToWorker, WorkerPlan } from './worker.js';
 
 /** One service run by every process of the fleet. */
 export interface FleetService {
@@ -8,8 +8,8 @@ export interface FleetService {
   /** One origin per process. */
   origins: string[];
   /**
-   * Token rotations, complete once the fleet is closed. For `reactive`, whose processes each
-   * hold their own token, the sum over the processes. For `fleet`, whose processes share
+   * Token rotations, complete once the fleet is closed. For `reactive` (and `per-process`),
+   * whose processes each hold their own token, the sum over the processes. For `fleet`, whose processes share
    * theirs, the most any one process went through: as many auth calls as that means that
    * process received every token fetched, so no call was made for one process alone.
    */
@@ -34,7 +34,7 @@ const WORKER_ARGV = ['--import', 'tsx', '--conditions=rx-token-stream-source'];
  * Forks `processes` workers, each running the services of `plan` on its own ports. The
  * auth server and the partner API stay in this process, so their counts are fleet-wide.
  */
-export async function startFleet(plan: ServicesPlan, processes: number, log: (line: string) => void): Promise<Fleet> {
+export async function startFleet(plan: FleetPlan, processes: number, log: (line: string) => void): Promise<Fleet> {
   const workers = Array.from({ length: processes }, (_, index) => startWorker({ ...plan, index: index + 1 }, log));
   const ready = await Promise.allSettled(workers.map((worker) => worker.ready));
   const failed = ready.find((result) => result.status === 'rejected');
@@ -51,10 +51,10 @@ export async function startFleet(plan: ServicesPlan, processes: number, log: (li
     services: names.map((name) => {
       const counts = (): number[] => closed.map((report) => report.rotations[name] ?? 0);
       const service: FleetService = { name, origins: origins.map((byName) => byName[name] ?? '') };
-      if (name === 'reactive') service.rotations = () => counts().reduce((sum, count) => sum + count, 0);
-      if (name === 'fleet') service.rotations = () => Math.max(0, ...counts());
-      if (name !== 'naive') service.rotationTimes = () => closed.map((report) => report.rotationTimes[name] ?? []);
-      if (name !== 'naive') service.incidents = () => [...new Set(closed.flatMap((report) => report.incidents[name] ?? []))];
+      if (name === 'naive') return service;
+      service.rotations = name === 'fleet' ? () => Math.max(0, ...counts()) : () => counts().reduce((sum, count) => sum + count, 0);
+      service.rotationTimes = () => closed.map((report) => report.rotationTimes[name] ?? []);
+      service.incidents = () => [...new Set(closed.flatMap((report) => report.incidents[name] ?? []))];
       return service;
     }),
     async close() {

@@ -64,3 +64,31 @@ export function requestId(req: IncomingMessage): Record<string, string> {
   const id = req.headers[REQUEST_ID];
   return typeof id === 'string' ? { [REQUEST_ID]: id } : {};
 }
+
+/** Who a token request says it is, and the secret it proves it with. */
+export interface ClientLogin {
+  id: string;
+  secret?: string;
+}
+
+/**
+ * The client of a token request: HTTP Basic, whose id and secret are form-encoded first
+ * (RFC 6749 2.3.1), or `client_id` and `client_secret` in the form body. `undefined` when
+ * it names none.
+ */
+export function clientLogin(req: IncomingMessage, form: URLSearchParams): ClientLogin | undefined {
+  const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  if (basic?.[1] !== undefined) {
+    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const formDecode = (text: string): string => decodeURIComponent(text.replace(/\+/g, ' '));
+    try {
+      return colon < 0 ? undefined : { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+    } catch {
+      return undefined;
+    }
+  }
+  const id = form.get('client_id');
+  const secret = form.get('client_secret');
+  return id ? { id, ...(secret === null ? {} : { secret }) } : undefined;
+}

@@ -4,8 +4,14 @@ import { REQUEST_ID } from './timeline.js';
 
 /** One burst of requests against a service. */
 export interface LoadOptions {
-  /** Where to send them, round-robin; each gets `GET <origin>/data`. */
+  /** Where to send them, round-robin; each gets `GET <origin><path>`. */
   origins: string[];
+  /**
+   * The path of request `index` (0 to requests - 1): for a service with many tenants,
+   * which tenant it is for.
+   * @default '/data' for every request
+   */
+  path?: (index: number) => string;
   /** How many requests in all. */
   requests: number;
   /** How many in flight at once: 1 sends them one after another. */
@@ -33,7 +39,7 @@ export interface LoadResult {
 
 /** Sends the requests with at most `concurrency` in flight, and times each. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const { origins, requests, concurrency, onSent, onDone, requestIds } = options;
+  const { origins, requests, concurrency, onSent, onDone, requestIds, path = () => '/data' } = options;
   const latenciesMs: number[] = [];
   let failed = 0;
   let next = 0;
@@ -47,7 +53,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       let ok = false;
       onSent?.();
       try {
-        const res = await fetch(`${origin}/data`, { headers });
+        const res = await fetch(`${origin}${path(index)}`, { headers });
         await res.arrayBuffer();
         ok = res.status === 200;
       } catch {

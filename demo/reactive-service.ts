@@ -59,8 +59,10 @@ export async function startReactiveService(options: ReactiveServiceOptions): Pro
     }
     if (event.type === 'refresh-retry') log(`${name}: token refresh attempt ${event.attempt} failed, retrying in ${event.delayMs}ms`);
     if (event.type === 'refresh-failure') {
-      log(`${name}: token refresh failed: ${event.error.code}`);
-      incidents.add(`token refresh failed: ${event.error.code}: ${event.error.message}`);
+      const incident = `token refresh failed: ${event.error.code}: ${event.error.message}`;
+      // Once: a credential the IdP revoked fails every later refresh, one per request, alike.
+      if (!incidents.has(incident)) log(`${name}: token refresh failed: ${event.error.code}`);
+      incidents.add(incident);
     }
     // What a source tells about itself, such as redisShared falling back while Redis is down.
     if (event.type === 'source') {

@@ -1,32 +1,36 @@
 import type { LoadResult } from './load.js';
 
+/**
+ * What the servers counted for one service, by name: for the default demo, the auth
+ * server's calls and the partner API's 401s; other runs count other things (grant
+ * requests, reused refresh tokens).
+ */
+export type Counts = Record<string, number>;
+
+/** What the default demo counts: calls to the auth server, and 401s the partner API answered. */
+export type AuthCounts = { authCalls: number; unauthorized: number };
+
+/** How a round sends its requests: one at a time, or all at once. */
+export type RoundMode = 'sequential' | 'parallel';
+
 /** The figures of one service, for one round or in total. */
-export interface Figures {
-  requests: number;
-  /** Calls to the auth server. */
-  authCalls: number;
-  /** 401s the partner API answered. */
-  unauthorized: number;
+export type Figures<C extends Counts = AuthCounts> = { requests: number } & C & {
   /** Requests the load did not get a 200 for. */
   failed: number;
   /** Median round trip, ms. */
   p50Ms: number;
   /** 99th percentile round trip, ms. */
   p99Ms: number;
-}
+};
 
 /** One round of one service. */
-export interface RoundFigures extends Figures {
-  round: number;
-  /** The first round sends one request at a time, the others all at once. */
-  mode: 'sequential' | 'parallel';
-}
+export type RoundFigures<C extends Counts = AuthCounts> = { round: number; mode: RoundMode } & Figures<C>;
 
 /** One service over the whole run. */
-export interface ServiceReport {
+export interface ServiceReport<C extends Counts = AuthCounts> {
   name: string;
-  rounds: RoundFigures[];
-  total: Figures;
+  rounds: RoundFigures<C>[];
+  total: Figures<C>;
   /**
    * Token rotations of its `TokenStream`s; absent for a service without one. Over several
    * processes: their sum, or for processes that share a token, the most any one went through.
@@ -60,45 +64,48 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** Collects one service's rounds and sums them up. */
-export class Tally {
-  readonly #rounds: RoundFigures[] = [];
+export class Tally<C extends Counts = AuthCounts> {
+  readonly #rounds: RoundFigures<C>[] = [];
+  readonly #counted: C[] = [];
   readonly #latencies: number[] = [];
 
   constructor(readonly name: string) {}
 
-  /** Records a round: the load's result and what the servers counted during it. */
-  add(round: number, load: LoadResult, counted: { authCalls: number; unauthorized: number }): void {
+  /**
+   * Records a round: the load's result and what the servers counted during it. The first
+   * round is sequential unless `mode` says otherwise.
+   */
+  add(round: number, load: LoadResult, counted: C, mode: RoundMode = round === 1 ? 'sequential' : 'parallel'): void {
     this.#latencies.push(...load.latenciesMs);
-    this.#rounds.push({
-      round,
-      mode: round === 1 ? 'sequential' : 'parallel',
-      requests: load.requests,
-      authCalls: counted.authCalls,
-      unauthorized: counted.unauthorized,
-      failed: load.failed,
-      p50Ms: round2(percentile(load.latenciesMs, 50)),
-      p99Ms: round2(percentile(load.latenciesMs, 99)),
-    });
+    this.#counted.push(counted);
+    this.#rounds.push({ round, mode, ...figures(load.requests, counted, load.failed, load.latenciesMs) });
   }
 
   /** The rounds so far, and their total. */
-  report(details: ServiceDetails = {}): ServiceReport {
-    const sum = (key: 'requests' | 'authCalls' | 'unauthorized' | 'failed'): number =>
-      this.#rounds.reduce((total, round) => total + round[key], 0);
+  report(details: ServiceDetails = {}): ServiceReport<C> {
+    const counted: Counts = {};
+    for (const round of this.#counted) {
+      for (const [key, count] of Object.entries(round)) counted[key] = (counted[key] ?? 0) + count;
+    }
+    const sum = (key: 'requests' | 'failed'): number => this.#rounds.reduce((total, round) => total + round[key], 0);
     return {
       name: this.name,
       rounds: [...this.#rounds],
-      total: {
-        requests: sum('requests'),
-        authCalls: sum('authCalls'),
-        unauthorized: sum('unauthorized'),
-        failed: sum('failed'),
-        p50Ms: round2(percentile(this.#latencies, 50)),
-        p99Ms: round2(percentile(this.#latencies, 99)),
-      },
+      total: figures(sum('requests'), counted as C, sum('failed'), this.#latencies),
       ...details,
     };
   }
+}
+
+// The counts between the requests and the failures, in every run: the JSON reads as the table does.
+function figures<C extends Counts>(requests: number, counted: C, failed: number, latenciesMs: number[]): Figures<C> {
+  return {
+    requests,
+    ...counted,
+    failed,
+    p50Ms: round2(percentile(latenciesMs, 50)),
+    p99Ms: round2(percentile(latenciesMs, 99)),
+  };
 }
 
 /**

@@ -1,21 +1,26 @@
 // npm run demo -- [--parallel 100] [--rounds 3] [--ttl 2s] [--auth-latency 50ms] [--json]
 //                  [--auth oauth2] [--processes 4 [--redis redis://127.0.0.1:6379]] [--svg timeline.svg]
+//                  [--tenants 50] [--grant refresh_token]
 //
 // The seed story, end to end over real HTTP: a naive service and a reactive one call the
 // same partner API with tokens from the same auth server, under the same load. With
 // --processes, each runs in several processes, and with --redis a third one shares its
-// token between them.
+// token between them. With --tenants (tenants.ts), each service holds a token per tenant;
+// with --grant refresh_token (refresh-run.ts), tokens come from rotating refresh tokens.
 import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HELP, UsageError, formatDuration, parseFlags, type DemoOptions } from './cli.js';
-import { runLoad, warmUp } from './load.js';
+import { printOutcome } from './outcome.js';
+import { runRefreshGrant } from './refresh-run.js';
 import { Tally, judge } from './results.js';
+import { runRound, seconds } from './round.js';
 import { startStack, type DemoService } from './stack.js';
 import { renderTable, summarize } from './table.js';
-import { createTerminal, type Terminal } from './terminal.js';
-import { TimelineRecorder, epochMs, type Rotation } from './timeline.js';
+import { runTenants } from './tenants.js';
+import { createTerminal } from './terminal.js';
+import { TimelineRecorder, type Rotation } from './timeline.js';
 
 async function main(argv: string[]): Promise<number> {
   let options: DemoOptions;
@@ -38,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
 
   // With --json, stdout carries the JSON alone: the story goes to stderr.
   const out = createTerminal(options.json ? process.stderr : process.stdout);
+  if (options.tenants !== undefined) return printOutcome(await runTenants(options, options.tenants, out), options.json, out);
+  if (options.grant === 'refresh_token') return printOutcome(await runRefreshGrant(options, out), options.json, out);
   const { ttlMs, authLatencyMs, auth, processes, redisUrl } = options;
   const server = auth === 'oauth2' ? 'an OAuth2 server (oauth2-mock-server)' : 'a token service';
   const where = processes === undefined ? '' : ` in ${processes} processes each`;
@@ -61,7 +68,8 @@ async function main(argv: string[]): Promise<number> {
         await sleep(waitMs);
       }
       for (const entry of tallies) {
-        const load = await runRound(entry.service, round, options, out, timeline);
+        const mode = round === 1 ? 'sequential' : 'parallel';
+        const load = await runRound(entry.service, { round, requests: options.parallel, mode }, out, timeline);
         const counted = { authCalls: entry.service.authCalls(), unauthorized: entry.service.unauthorized() };
         timeline?.counted(entry.service.name);
         entry.tally.add(round, load, {
@@ -102,31 +110,6 @@ async function main(argv: string[]): Promise<number> {
   return verdict.ok ? 0 : 1;
 }
 
-/** One round against one service: in sequence the first time, all at once after that. */
-async function runRound(service: DemoService, round: number, options: DemoOptions, out: Terminal, timeline?: TimelineRecorder) {
-  const mode = round === 1 ? 'sequential' : 'parallel';
-  // The load goes round-robin over the origins: each takes its share of the burst at once.
-  if (mode === 'parallel') await warmUp(service.origins, Math.ceil(options.parallel / service.origins.length));
-  const progress = out.progress(`round ${round} ${service.name}`, options.parallel);
-  const startedAt = Date.now();
-  const burstStartedAt = epochMs();
-  const { name } = service;
-  const load = await runLoad({
-    origins: service.origins,
-    requests: options.parallel,
-    concurrency: round === 1 ? 1 : options.parallel,
-    onDone: (ok) => {
-      progress.tick();
-      timeline?.record(name, ok ? 'done' : 'failed');
-    },
-    ...(timeline === undefined ? {} : { onSent: () => timeline.record(name, 'sent'), requestIds: `round-${round}` }),
-  });
-  progress.done();
-  timeline?.burst(name, round, burstStartedAt);
-  out.log(`Round ${round} (${mode}), ${service.name}: ${load.requests} requests in ${seconds(Date.now() - startedAt)}, ${load.failed} failed.`);
-  return load;
-}
-
 /** Draws the recorded run into `file`, with each service's new tokens as its processes reported them. */
 async function writeTimeline(file: string, timeline: TimelineRecorder, services: DemoService[], options: DemoOptions): Promise<void> {
   const rotations: Rotation[] = services.flatMap(({ name, rotationTimes }) =>
@@ -145,8 +128,6 @@ async function writeTimeline(file: string, timeline: TimelineRecorder, services:
   const { renderTimeline } = await import('./timeline-svg.js');
   await writeFile(file, renderTimeline(record));
 }
-
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)}s`;
 
 function isFolder(path: string): boolean {
   try {

@@ -14,8 +14,10 @@ export type AuthKind = 'demo' | 'oauth2';
  * - `naive`: one global token, a new one for every request that gets a 401;
  * - `reactive`: a `TokenStream`, so one auth call per rotation (per process);
  * - `fleet`: a `TokenStream` on `redisShared`, so one auth call per rotation for all processes.
+ * - `per-process`: with `--grant refresh_token --processes`, the reactive service, whose
+ *   processes each keep their refresh token in a store of their own (refresh-services.ts).
  */
-export type ServiceName = 'naive' | 'reactive' | 'fleet';
+export type ServiceName = 'naive' | 'reactive' | 'fleet' | 'per-process';
 
 /** What the services need to know; plain data, so that a forked process can get it too. */
 export interface ServicesPlan {
@@ -56,13 +58,13 @@ export async function startServices(plan: ServicesPlan, log: (line: string) => v
   const sourceFor = (client: ServiceName): TokenSource =>
     auth === 'oauth2'
       ? clientCredentials({ tokenUrl, clientId: client, clientSecret: CLIENT_SECRET })
-      : ({ signal }) => requestToken(tokenUrl, client, signal);
+      : ({ signal }) => requestToken(tokenUrl, { id: client }, signal);
 
   const running: RunningService[] = [];
   try {
     const naive = await startNaiveService({
       partnerOrigin,
-      newToken: async () => (await requestToken(tokenUrl, 'naive')).value,
+      newToken: async () => (await requestToken(tokenUrl, { id: 'naive' })).value,
     });
     running.push({ name: 'naive', ...naive });
 

@@ -7,28 +7,46 @@ const columns = ['round', 'service', 'requests', 'auth calls', '401s seen', 'fai
  * Plain text, so that it reads the same in a terminal, a pipe and the README.
  */
 export function renderTable(services: ServiceReport[]): string {
-  const rows: string[][] = [];
-  const roundCount = Math.max(0, ...services.map((service) => service.rounds.length));
-  for (let index = 0; index < roundCount; index += 1) {
-    services.forEach((service, position) => {
-      const round = service.rounds[index];
-      if (round === undefined) return;
-      rows.push(cells(position === 0 ? `${round.round} ${round.mode}` : '', service.name, round));
-    });
-  }
-  services.forEach((service, position) => rows.push(cells(position === 0 ? 'total' : '', service.name, service.total)));
+  return textTable(
+    columns,
+    roundGroups(services, (label, service, figures) => cells(label, service.name, figures)),
+  );
+}
 
-  const widths = columns.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
-  // Labels to the left, numbers to the right, so the digits line up.
+/**
+ * The rows of a side-by-side table, in groups: for each round, one row per service that ran
+ * it, labelled `1 sequential` on the first; then one row per service in total.
+ */
+export function roundGroups<S extends { rounds: readonly { round: number; mode: string }[]; total: unknown }>(
+  services: readonly S[],
+  cells: (label: string, service: S, figures: S['rounds'][number] | S['total']) => string[],
+): string[][][] {
+  const roundCount = Math.max(0, ...services.map((service) => service.rounds.length));
+  const groups = Array.from({ length: roundCount }, (_, index) =>
+    services.flatMap((service, position) => {
+      const round = service.rounds[index];
+      return round === undefined ? [] : [cells(position === 0 ? `${round.round} ${round.mode}` : '', service, round)];
+    }),
+  );
+  groups.push(services.map((service, position) => cells(position === 0 ? 'total' : '', service, service.total)));
+  return groups;
+}
+
+/**
+ * Rows in groups, with a rule under the titles and between groups. The first `labels`
+ * columns are text, to the left; the others are numbers, to the right, so the digits line up.
+ */
+export function textTable(titles: readonly string[], groups: readonly (readonly string[])[][], labels = 2): string {
+  const rows = groups.flat();
+  const widths = titles.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
   const line = (row: readonly string[]): string =>
     row
-      .map((cell, column) => (column < 2 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .map((cell, column) => (column < labels ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
       .join('  ')
       .trimEnd();
   const rule = widths.map((width) => '-'.repeat(width)).join('  ');
-  const firstOfGroup = (index: number): boolean => index > 0 && index % services.length === 0;
-  return [line(columns), rule, ...rows.flatMap((row, index) => (firstOfGroup(index) ? [rule, line(row)] : [line(row)]))]
-    .join('\n');
+  const body = groups.filter((group) => group.length > 0).flatMap((group, index) => [...(index > 0 ? [rule] : []), ...group.map(line)]);
+  return [line(titles), rule, ...body].join('\n');
 }
 
 /**

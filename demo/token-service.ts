@@ -1,7 +1,7 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fetch from 'node-fetch';
-import { readBody, sendJson, serve } from './http.js';
+import { clientLogin, readBody, sendJson, serve, type ClientLogin } from './http.js';
+import { sameSecret, tokenSigner } from './signed-tokens.js';
 
 /** How the token service behaves. */
 export interface TokenServiceOptions {
@@ -20,6 +20,12 @@ export interface TokenServiceOptions {
    * @default none
    */
   onCall?: (client: string) => void;
+  /**
+   * The clients it knows, with their secrets, by client id: a request must then name one of
+   * them and give its secret, or it is answered 401 `invalid_client` (and not counted).
+   * @default any client id, without a secret
+   */
+  clients?: ReadonlyMap<string, string>;
 }
 
 /** What the partner API learns from a token: who it was issued to, and whether it still holds. */
@@ -42,44 +48,42 @@ export interface AuthServer {
 }
 
 /**
- * Starts the token service, like the seed's token generator, with a counter: `POST /token` with a form body `client_id=<name>` answers
- * `{ access_token, token_type, expires_in }` after `latencyMs`.
+ * Starts the token service, like the seed's token generator, with a counter: `POST /token`
+ * with a form body `client_id=<name>` (and `client_secret` when it knows its `clients`)
+ * answers `{ access_token, token_type, expires_in }` after `latencyMs`.
  *
  * Its tokens are signed with a key made at startup, so the partner API can check them
  * (through {@link AuthServer.verify}) the way a resource server checks a JWT.
  */
 export async function startTokenService(options: TokenServiceOptions = {}): Promise<AuthServer> {
-  const { ttlMs = 2_000, latencyMs = 50, onCall } = options;
-  const key = randomBytes(32);
-  const sign = (payload: string): Buffer => createHmac('sha256', key).update(payload).digest();
+  const { ttlMs = 2_000, latencyMs = 50, onCall, clients } = options;
+  const signer = tokenSigner();
   const calls = new Map<string, number>();
   let lastExpiresAt = 0;
+  const known = (login: ClientLogin): boolean => {
+    const secret = clients?.get(login.id);
+    return clients === undefined || (secret !== undefined && sameSecret(secret, login.secret));
+  };
 
   const server = await serve(async (req, res) => {
     if (req.method !== 'POST' || req.url !== '/token') return sendJson(res, 404, { error: 'not found' });
-    const client = new URLSearchParams(await readBody(req)).get('client_id');
-    if (!client) return sendJson(res, 400, { error: 'invalid_request' });
+    const form = new URLSearchParams(await readBody(req));
+    const login = clientLogin(req, form);
+    if (login === undefined) return sendJson(res, 400, { error: 'invalid_request' });
+    if (!known(login)) return sendJson(res, 401, { error: 'invalid_client' });
+    const client = login.id;
     calls.set(client, (calls.get(client) ?? 0) + 1);
     onCall?.(client);
     await sleep(latencyMs);
     const exp = Date.now() + ttlMs;
     lastExpiresAt = Math.max(lastExpiresAt, exp);
-    const payload = Buffer.from(JSON.stringify({ sub: client, exp, jti: randomBytes(8).toString('hex') })).toString('base64url');
-    const accessToken = `${payload}.${sign(payload).toString('base64url')}`;
-    sendJson(res, 200, { access_token: accessToken, token_type: 'Bearer', expires_in: ttlMs / 1000 });
+    sendJson(res, 200, { access_token: signer.issue(client, exp), token_type: 'Bearer', expires_in: ttlMs / 1000 });
   });
 
   return {
     tokenUrl: `${server.origin}/token`,
     callsBy: (client) => calls.get(client) ?? 0,
-    verify(value) {
-      const [payload = '', signature = ''] = value.split('.');
-      const given = Buffer.from(signature, 'base64url');
-      const expected = sign(payload);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-      const { sub, exp } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub: string; exp: number };
-      return { client: sub, expired: exp <= Date.now() };
-    },
+    verify: signer.verify,
     lastExpiresAt: () => lastExpiresAt,
     close: server.close,
   };
@@ -99,11 +103,12 @@ export interface IssuedToken {
  * @throws {Error} when the service does not answer 200; `retryable` is false for a 4xx,
  * which `TokenStream` then does not retry.
  */
-export async function requestToken(tokenUrl: string, client: string, signal?: AbortSignal): Promise<IssuedToken> {
+export async function requestToken(tokenUrl: string, client: ClientLogin, signal?: AbortSignal): Promise<IssuedToken> {
   const sentAt = Date.now();
+  const secret = client.secret === undefined ? {} : { client_secret: client.secret };
   const res = await fetch(tokenUrl, {
     method: 'POST',
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client }),
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.id, ...secret }),
     ...(signal === undefined ? {} : { signal }),
   });
   if (!res.ok) {

@@ -1,12 +1,14 @@
 // One process of the fleet (`npm run demo -- --processes N`), forked by fleet.ts. It runs
 // the same services the demo runs in its own process without the flag, and talks to the
 // demo over the IPC channel that fork() opens. It exits by itself once they are closed.
+import { startRefreshServices, type RefreshServicesPlan } from './refresh-services.js';
 import { closeServices, startServices, type RunningService, type ServiceName, type ServicesPlan } from './services.js';
 
+/** What a worker is to run: the default services, or those of `--grant refresh_token`. */
+export type FleetPlan = ServicesPlan | RefreshServicesPlan;
+
 /** What a worker is to run; `index` (1 to N) names it in the logs. */
-export interface WorkerPlan extends ServicesPlan {
-  index: number;
-}
+export type WorkerPlan = FleetPlan & { index: number };
 
 /**
  * What the demo tells a worker. The plan comes over IPC rather than on the command line,
@@ -35,7 +37,8 @@ let services: RunningService[] = [];
 let closing: Promise<void> | undefined;
 
 async function start(plan: WorkerPlan): Promise<void> {
-  services = await startServices(plan, (line) => tell({ type: 'log', line: `[process ${plan.index}] ${line}` }));
+  const log = (line: string): void => tell({ type: 'log', line: `[process ${plan.index}] ${line}` });
+  services = 'grant' in plan ? await startRefreshServices(plan, log) : await startServices(plan, log);
   tell({ type: 'ready', origins: Object.fromEntries(services.map((service) => [service.name, service.origin])) });
 }
 

@@ -3,14 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { Redis } from 'ioredis';
 import sinon from 'sinon';
 import { TokenStream, clientCredentials } from 'rx-token-stream';
 import { parseFlags } from '../demo/cli.js';
 import { startOAuth2Server } from '../demo/oauth2-server.js';
 import { startReactiveService } from '../demo/reactive-service.js';
+import { judgeGrant, type GrantReport, type GrantRoundCounts } from '../demo/refresh-report.js';
 import { Tally, judge, percentile, type ServiceReport } from '../demo/results.js';
+import { presentRefreshToken, startRotatingTokenServer } from '../demo/rotating-token-server.js';
 import { summarize } from '../demo/table.js';
+import { TenantTally, renderTenantTable, type TenantReport } from '../demo/tenant-report.js';
 import { createTerminal } from '../demo/terminal.js';
+import { requestToken, startTokenService } from '../demo/token-service.js';
 import { freePort, redisUrl } from './support/redis-server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -26,7 +31,7 @@ interface Run {
  * Runs the demo as a user would, in its own process, and waits for it to exit by itself:
  * with node, or with the README's `npm run -s demo -- <args>`.
  */
-function runDemo(args: string[], via: 'node' | 'npm' = 'node'): Promise<Run> {
+function runDemo(args: string[], via: 'node' | 'npm' = 'node', timeoutMs = 30_000): Promise<Run> {
   const [command, argv] =
     via === 'npm'
       ? ['npm', ['run', '-s', 'demo', '--', ...args]]
@@ -35,7 +40,7 @@ function runDemo(args: string[], via: 'node' | 'npm' = 'node'): Promise<Run> {
     execFile(
       command,
       argv,
-      { cwd: root, timeout: 30_000, env: { ...process.env, NODE_OPTIONS: '' } },
+      { cwd: root, timeout: timeoutMs, env: { ...process.env, NODE_OPTIONS: '' } },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
         resolve({ code, stdout, stderr });
@@ -189,6 +194,140 @@ describe('demo', () => {
     });
   });
 
+  describe('npm run demo -- --tenants, and --grant refresh_token (with --processes 2 --redis <url>)', () => {
+    let tenants: Run;
+    let grant: Run;
+    let fleet: Run | undefined;
+    before(async function () {
+      this.timeout(60_000);
+      const url = redisUrl();
+      // Three at once on a loaded machine, two of them forking: a longer leash than one alone.
+      [tenants, grant, fleet] = await Promise.all([
+        runDemo(['--json', '--tenants', '5', ...small], 'npm', 55_000),
+        runDemo(['--json', '--grant', 'refresh_token', ...small], 'node', 55_000),
+        // 2 s tokens: the Redis store hands a saved access token to another process only while
+        // it has more than a second left, so with 1 s tokens each process would rotate its own.
+        url === undefined ? undefined : runDemo(['--json', '--grant', 'refresh_token', '--processes', '2', '--redis', url, ...small, '--ttl', '2s'], 'node', 55_000),
+      ]);
+    });
+
+    it('--tenants: one reactive auth call per tenant per rotation, as the token service counted them per tenant', () => {
+      expect(tenants.code, tenants.stderr).to.equal(0);
+      const report = JSON.parse(tenants.stdout) as { ok: boolean; options: unknown; services: TenantReport[] };
+      expect(report.ok).to.equal(true);
+      expect(report.options).to.deep.equal({ parallel: 20, rounds: 2, ttlMs: 1000, authLatencyMs: 50, auth: 'demo', tenants: 5 });
+      const [naive, reactive] = report.services;
+      expect(report.services.map((service) => [service.name, service.tenants])).to.deep.equal([['naive', 5], ['reactive', 5]]);
+      // Every round meets each of the 5 tenants' tokens missing (round 1) or expired: a rotation each, at least.
+      for (const round of reactive?.rounds ?? []) {
+        expect(round).to.include({ mode: 'parallel', requests: 20, failed: 0 });
+        expect(round.authCalls).to.equal(round.rotations).and.to.be.at.least(5);
+        expect(round.worstTenant.authCalls).to.equal(round.worstTenant.rotations);
+      }
+      expect(reactive?.total.authCalls).to.equal(reactive?.rotations);
+      expect(reactive?.total.failed).to.equal(0);
+      // Naive: 4 requests per tenant at once, each that finds no token or gets a 401 calls.
+      expect(naive?.rotations).to.equal(undefined);
+      expect(naive?.total.failed).to.equal(0);
+      expect(naive?.rounds[1]?.authCalls).to.equal(naive?.rounds[1]?.unauthorized);
+      expect(naive?.total.worstTenant.authCalls).to.be.greaterThan(1);
+      expect(naive?.total.authCalls).to.be.greaterThan(reactive?.total.authCalls ?? Infinity);
+      expect(tenants.stdout + tenants.stderr).not.to.match(TOKEN_SHAPE);
+    });
+
+    it('--grant refresh_token: naive reuses its refresh token and loses its family; reactive makes one grant per rotation', () => {
+      expect(grant.code, grant.stderr).to.equal(0);
+      const report = JSON.parse(grant.stdout) as { ok: boolean; options: unknown; services: GrantReport[] };
+      expect(report.ok).to.equal(true);
+      expect(report.options).to.deep.equal({ parallel: 20, rounds: 2, ttlMs: 1000, authLatencyMs: 50, grant: 'refresh_token' });
+      const [naive, reactive] = report.services;
+      expect(report.services.map((service) => service.name)).to.deep.equal(['naive', 'reactive']);
+      expect(reactive?.rotations).to.be.at.least(2);
+      expect(reactive?.total).to.include({ grantRequests: reactive?.rotations, reusedRefreshTokens: 0, revokedFamilies: 0, failed: 0, requests: 40 });
+      // One at a time, the naive service presents each refresh token once...
+      expect(naive?.rounds[0]).to.include({ grantRequests: 1, reusedRefreshTokens: 0, revokedFamilies: 0, failed: 0 });
+      // ...but 20 requests that meet the expired token at once present the same one.
+      expect(naive?.rounds[1]?.revokedFamilies).to.equal(1);
+      expect(naive?.rounds[1]?.reusedRefreshTokens).to.be.at.least(1);
+      expect(naive?.rounds[1]?.failed).to.be.at.least(1);
+      expect(grant.stdout + grant.stderr).not.to.match(TOKEN_SHAPE);
+    });
+
+    it('--grant refresh_token --processes 2 --redis: the fleet sharing a Redis store makes one grant per rotation; a store per process loses its family', async function () {
+      if (fleet === undefined) this.skip();
+      const run = fleet as Run;
+      expect(run.code, run.stderr).to.equal(0);
+      const report = JSON.parse(run.stdout) as { ok: boolean; reason: string; options: unknown; services: GrantReport[] };
+      expect(report.ok, run.stderr).to.equal(true);
+      expect(report.reason).to.equal('fleet: one grant request per token rotation for all 2 processes, no reused refresh token, no revoked family, no failed request');
+      expect(report.options).to.deep.equal({ parallel: 20, rounds: 2, ttlMs: 2000, authLatencyMs: 50, grant: 'refresh_token', processes: 2 });
+      expect(report.services.map((service) => [service.name, service.processes, service.shared])).to.deep.equal([
+        ['naive', 2, false],
+        ['per-process', 2, false],
+        ['fleet', 2, true],
+      ]);
+      const [naive, perProcess, shared] = report.services;
+      expect(shared?.rotations).to.be.at.least(2);
+      expect(shared?.total).to.include({ grantRequests: shared?.rotations, reusedRefreshTokens: 0, revokedFamilies: 0, failed: 0, requests: 40 });
+      // Round 1 sends one request at a time, to each process in turn: the second process
+      // presents the refresh token the first one already used, and the family is revoked.
+      for (const service of [naive, perProcess]) {
+        expect(service?.rounds[0]?.reusedRefreshTokens, service?.name).to.be.at.least(1);
+        expect(service?.total.revokedFamilies, service?.name).to.equal(1);
+        expect(service?.total.failed, service?.name).to.be.greaterThan(0);
+      }
+      expect(perProcess?.incidents?.[0]).to.match(/reauth-required|ERR_TOKEN_REFRESH/);
+      expect(run.stderr).not.to.match(/redis-fallback/);
+      expect(run.stdout + run.stderr).not.to.match(TOKEN_SHAPE);
+      // The demo takes the fleet's credential out of Redis again.
+      const redis = new Redis(redisUrl() as string);
+      try {
+        expect(await redis.keys('rx-token-stream-demo:*{user-42}*')).to.deep.equal([]);
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+    it('counts each tenant apart at a token service that knows their secrets, and refuses a wrong one uncounted', async () => {
+      const clients = new Map([['reactive.tenant-1', 'secret-1'], ['reactive.tenant-2', 'secret-2']]);
+      const auth = await startTokenService({ ttlMs: 60_000, latencyMs: 0, clients });
+      try {
+        const token = await requestToken(auth.tokenUrl, { id: 'reactive.tenant-1', secret: 'secret-1' });
+        expect(auth.verify(token.value)).to.deep.equal({ client: 'reactive.tenant-1', expired: false });
+        const refusals = await Promise.all([
+          requestToken(auth.tokenUrl, { id: 'reactive.tenant-1', secret: 'secret-2' }).catch((error: Error) => error.message),
+          requestToken(auth.tokenUrl, { id: 'reactive.tenant-3', secret: '' }).catch((error: Error) => error.message),
+          requestToken(auth.tokenUrl, { id: 'reactive.tenant-2' }).catch((error: Error) => error.message),
+        ]);
+        expect(refusals).to.deep.equal(Array(3).fill('The auth server answered 401'));
+        expect([auth.callsBy('reactive.tenant-1'), auth.callsBy('reactive.tenant-2'), auth.callsBy('reactive.tenant-3')]).to.deep.equal([1, 0, 0]);
+      } finally {
+        await auth.close();
+      }
+    });
+
+    it('rotates refresh tokens at its token server, and revokes the family when a used one comes back', async () => {
+      const server = await startRotatingTokenServer({ ttlMs: 60_000, latencyMs: 0, clients: new Map([['naive', 'secret']]) });
+      const client = { id: 'naive', secret: 'secret' };
+      try {
+        const first = server.mint('naive');
+        const second = await presentRefreshToken(server.tokenUrl, client, first);
+        expect(server.verify(second.accessToken)).to.deep.equal({ client: 'naive', expired: false });
+        expect(await presentRefreshToken(server.tokenUrl, client, first).catch((error: Error) => error.message)).to.equal('The token server answered 400 invalid_grant');
+        // The family is gone: its newest refresh token is refused too, and is no reuse.
+        expect(await presentRefreshToken(server.tokenUrl, client, second.refreshToken).catch((error: Error) => error.message)).to.equal('The token server answered 400 invalid_grant');
+        expect(server.counts('naive')).to.deep.equal({ grantRequests: 3, rotations: 1, reusedRefreshTokens: 1, revokedFamilies: 1 });
+        // Another family, and a wrong secret, which is not counted.
+        await presentRefreshToken(server.tokenUrl, client, server.mint('naive'));
+        const wrong = await presentRefreshToken(server.tokenUrl, { id: 'naive', secret: 'guess' }, second.refreshToken).catch((error: Error) => error.message);
+        expect(wrong).to.equal('The token server answered 401 invalid_client');
+        expect(server.counts('naive')).to.include({ grantRequests: 4, rotations: 2 });
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
   describe('flags', () => {
     it('exits 2 with a one-line error for an unknown, a non-numeric or a zero flag', async () => {
       const runs = await Promise.all([
@@ -228,6 +367,18 @@ describe('demo', () => {
         redisUrl: 'redis://127.0.0.1:6379',
         auth: 'oauth2',
       });
+      expect(parseFlags(['--tenants', '50'])).to.include({ tenants: 50, parallel: 100 });
+      expect(() => parseFlags(['--tenants', '1001'])).to.throw(/--tenants/);
+      expect(() => parseFlags(['--tenants', '50', '--parallel', '20'])).to.throw('--tenants 50 needs --parallel 50 or more: each tenant needs a request a round');
+      for (const other of [['--processes', '2'], ['--auth', 'oauth2'], ['--grant', 'refresh_token'], ['--svg', 'timeline.svg']]) {
+        expect(() => parseFlags(['--tenants', '5', ...other])).to.throw(`--tenants runs without ${other[0]}`);
+      }
+      expect(parseFlags(['--grant', 'refresh_token'])).to.include({ grant: 'refresh_token' });
+      expect(parseFlags(['--grant', 'refresh_token', '--processes', '4', '--redis', 'redis://127.0.0.1:6379'])).to.include({ processes: 4, grant: 'refresh_token' });
+      expect(() => parseFlags(['--grant', 'password'])).to.throw("--grant must be client_credentials or refresh_token, got 'password'");
+      expect(() => parseFlags(['--grant', 'refresh_token', '--processes', '4'])).to.throw(/--processes needs --redis/);
+      expect(() => parseFlags(['--grant', 'refresh_token', '--auth', 'oauth2'])).to.throw(/drop --auth oauth2/);
+      expect(() => parseFlags(['--grant', 'refresh_token', '--svg', 'timeline.svg'])).to.throw(/without --svg/);
       expect(parseFlags(['--ttl', '1.5s', '--auth-latency', '0.1s'])).to.include({ ttlMs: 1500, authLatencyMs: 100 });
       expect(parseFlags(['--ttl', '1200ms', '--auth-latency', '0.9s'])).to.include({ ttlMs: 1200, authLatencyMs: 900 });
       expect(parseFlags([])).to.deep.equal({
@@ -239,6 +390,14 @@ describe('demo', () => {
         json: false,
         help: false,
       });
+    });
+
+    it('exits 2 with one line, before the run, for --tenants or --grant refresh_token with a flag they do not run with', async () => {
+      const runs = await Promise.all([runDemo(['--tenants', '5', '--processes', '2']), runDemo(['--grant', 'refresh_token', '--processes', '2'])]);
+      expect(runs.map((run) => [run.code, run.stdout, run.stderr])).to.deep.equal([
+        [2, '', 'demo: --tenants runs without --processes (see --help)\n'],
+        [2, '', 'demo: --grant refresh_token --processes needs --redis: the fleet row shares its refresh token through it (see --help)\n'],
+      ]);
     });
 
     it('takes --svg with a file name, and exits 2 before the run when its folder does not exist', async () => {
@@ -262,6 +421,8 @@ describe('demo', () => {
       }
       expect(run.stdout).to.match(/^\s+--redis <url> [^\n]*\n[^\n]*\(default none\)$/m);
       expect(run.stdout).to.match(/^\s+--svg <file> [^\n]*\n[^\n]*\(default none\)$/m);
+      expect(run.stdout).to.match(/^\s+--tenants <n> [^\n]*\n[^\n]*\(default none\)$/m);
+      expect(run.stdout).to.match(/^\s+--grant <grant> +client_credentials, or refresh_token[^\n]*\n[^\n]*\n[^\n]*\(default client_credentials\)$/m);
       expect(run.stdout).to.match(/^\s+--json /m);
       expect(run.stdout).to.match(/^\s+-h, --help /m);
     });
@@ -301,6 +462,25 @@ describe('demo', () => {
     });
   });
 
+  describe('the reactive service, when its credential is gone', () => {
+    it('logs a refresh failure once, not once per request that meets it', async () => {
+      // What refreshTokenGrant does once the IdP revoked the family: every refresh fails at once, alike.
+      const source = sinon.stub().rejects(Object.assign(new Error('the refresh token was refused'), { retryable: false }));
+      const lines: string[] = [];
+      const service = await startReactiveService({ name: 'per-process', partnerOrigin: 'http://127.0.0.1:9', source, log: (line) => lines.push(line) });
+      try {
+        const statuses = [];
+        for (let request = 0; request < 3; request += 1) statuses.push((await fetch(`${service.origin}/data`)).status);
+        expect(statuses).to.deep.equal([500, 500, 500]);
+        expect(source.callCount).to.equal(3);
+        expect(lines).to.deep.equal(['per-process: token refresh failed: ERR_TOKEN_REFRESH']);
+        expect(service.incidents()).to.have.length(1);
+      } finally {
+        await service.close();
+      }
+    });
+  });
+
   describe('verdict', () => {
     const reactive = (authCalls: number, rotations: number, failed = 0): ServiceReport => {
       const tally = new Tally('reactive');
@@ -333,6 +513,53 @@ describe('demo', () => {
       const services = [naive.report({ processes: 2, shared: false }), fleet.report({ rotations: 2, processes: 2, shared: true })];
       expect(summarize(services, 10)).to.include('fleet made 4 calls for 2 token rotations shared by its 2 processes');
       expect(judge(services)).to.deep.equal({ ok: false, reason: 'fleet made 4 auth calls for 2 token rotations' });
+    });
+
+    it('holds --tenants to one auth call per tenant per rotation, and names the worst tenant per rotation', () => {
+      const load = { requests: 6, failed: 0, latenciesMs: [1] };
+      const reactive = new TenantTally('reactive', ['tenant-1', 'tenant-2', 'tenant-3']);
+      // tenant-2's token expired twice in a long round: two calls for two rotations, one per rotation all the same.
+      reactive.add(1, load, { authCalls: [1, 2, 1], rotations: [1, 2, 1], unauthorized: 0 });
+      reactive.add(2, load, { authCalls: [1, 1, 1], rotations: [1, 1, 1], unauthorized: 0 });
+      expect(reactive.judge()).to.deep.equal({ ok: true, reason: 'reactive: one auth call per tenant per token rotation (3 tenants), no failed request' });
+      const report = reactive.report();
+      expect(report.rounds.map((round) => round.worstTenant)).to.deep.equal([
+        { tenant: 'tenant-2', authCalls: 2, rotations: 2 },
+        { tenant: 'tenant-1', authCalls: 1, rotations: 1 },
+      ]);
+      expect(report).to.include({ rotations: 7, tenants: 3 });
+      expect(report.total).to.include({ authCalls: 7, requests: 12 });
+      const naive = new TenantTally('naive', ['tenant-1', 'tenant-2', 'tenant-3']);
+      naive.add(1, load, { authCalls: [2, 2, 2], unauthorized: 0 });
+      naive.add(2, load, { authCalls: [1, 3, 2], unauthorized: 6 });
+      expect(naive.report().total.worstTenant).to.deep.equal({ tenant: 'tenant-2', authCalls: 3, round: 2 });
+      expect(renderTenantTable([naive.report(), report]).split('\n').slice(-2)).to.deep.equal([
+        'total       naive           12          12          -               3 (tenant-2)          6       0     1.0     1.0',
+        '            reactive        12           7          7  2 (tenant-2, 2 rotations)          0       0     1.0     1.0',
+      ]);
+
+      const broken = new TenantTally('reactive', ['tenant-1', 'tenant-2']);
+      broken.add(1, load, { authCalls: [1, 2], rotations: [1, 1], unauthorized: 0 });
+      expect(broken.judge().reason).to.equal('reactive made 2 auth calls for 1 token rotations of tenant-2');
+      const idle = new TenantTally('reactive', ['tenant-1', 'tenant-2']);
+      idle.add(1, { ...load, failed: 1 }, { authCalls: [1, 0], rotations: [1, 0], unauthorized: 0 });
+      expect(idle.judge(['tenant-2: token refresh failed: ERR_TOKEN_REFRESH: x']).reason).to.equal(
+        'reactive received no token for tenant-2 (reactive: tenant-2: token refresh failed: ERR_TOKEN_REFRESH: x)',
+      );
+    });
+
+    it('holds --grant refresh_token to one grant request per rotation, no reuse, no revocation and no failure', () => {
+      const fleet = (counts: Partial<GrantRoundCounts>, rotations: number, failed = 0): GrantReport => {
+        const tally = new Tally<GrantRoundCounts>('fleet');
+        tally.add(1, { requests: 10, failed, latenciesMs: [1] }, { grantRequests: 2, reusedRefreshTokens: 0, revokedFamilies: 0, unauthorized: 0, ...counts });
+        return tally.report({ rotations, processes: 4, shared: true });
+      };
+      expect(judgeGrant(fleet({}, 2)).ok).to.equal(true);
+      expect(judgeGrant(fleet({}, 1)).reason).to.equal('fleet made 2 grant requests for 1 token rotations');
+      expect(judgeGrant(fleet({ reusedRefreshTokens: 1 }, 2)).reason).to.equal('fleet presented 1 used refresh tokens again');
+      expect(judgeGrant(fleet({ revokedFamilies: 1 }, 2)).reason).to.equal("the token server revoked fleet's refresh token family");
+      expect(judgeGrant(fleet({}, 2, 3)).reason).to.equal('3 fleet requests failed');
+      expect(judgeGrant(fleet({ grantRequests: 0 }, 0)).reason).to.equal('fleet received no token');
     });
 
     it('takes percentiles by nearest rank', () => {
