@@ -1,7 +1,7 @@
 import type nodeFetch from 'node-fetch';
 import { argumentChecker, optionChecker, checkOptionsObject } from '../options.js';
 import { defaultFetch } from './default-fetch.js';
-import { carriesToken, parseOrigins } from './origins.js';
+import { parseOrigins, requestTarget, requestTargets, type RequestTarget } from './origins.js';
 import { rejectsToken, sentTokens } from './token-header.js';
 import { isRedirectStatus, nextHop } from './redirects.js';
 import { fromRequest, isRequestLike, NO_INIT, prepareRequest, type Hop, type PreparedRequest } from './request.js';
@@ -98,11 +98,14 @@ export function authFetch<F extends FetchFunction = typeof nodeFetch>(
   const allowed = parseOrigins(origins, allowInsecureHttp);
   const send = fetch as unknown as LooseFetch;
   const sentFor = sentTokens();
+  const targetOfString = requestTargets(allowed, 'authFetch');
+  // A URL of our own: the caller may change its URL object as soon as this call returns.
+  const target = (input: unknown): RequestTarget =>
+    typeof input === 'string' ? targetOfString(input) : requestTarget(allowed, urlOf(input), 'authFetch');
 
   async function fetchWithToken(input: unknown, init?: Record<string, unknown>): Promise<FetchResponseLike> {
-    // A URL of our own: the caller may change its URL object as soon as this call returns.
-    const url = urlOf(input);
-    if (!carriesToken(allowed, url, 'authFetch')) return send(input, init);
+    const { url, carries } = target(input);
+    if (!carries) return send(input, init);
     // Everything of the input is copied before the first await. Each await costs client CPU
     // that shows beside a loopback request, so the common case (no Request body to buffer,
     // no redirect) awaits only the token and the response.

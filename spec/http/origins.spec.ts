@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CREDENTIAL_HEADERS, carriesToken, dropCredentials, isLoopbackHost, isSameOrigin, parseOrigins } from '../../lib/http/origins.js';
+import { CREDENTIAL_HEADERS, carriesToken, dropCredentials, isLoopbackHost, isSameOrigin, parseOrigins, requestTargets } from '../../lib/http/origins.js';
 
 const host = (url: string): string => new URL(url).hostname;
 
@@ -92,6 +92,27 @@ describe('origins', () => {
         .with.property('message')
         .that.does.not.include('hunter2');
       expect(carriesToken(allowed, new URL('https://user:hunter2@evil.test/'), 'kyAuth')).to.equal(false);
+    });
+  });
+
+  describe('requestTargets', () => {
+    const allowed = parseOrigins(['https://api.example.com'], false);
+
+    it('parses and checks a URL string once while the same string comes again', () => {
+      const targets = requestTargets(allowed, 'owner');
+      const first = targets('https://api.example.com/a');
+      expect(first).to.include({ origin: 'https://api.example.com', carries: true });
+      expect(targets('https://api.example.com/a')).to.equal(first);
+      expect(targets('https://evil.test/a')).to.include({ origin: 'https://evil.test', carries: false });
+      const again = targets('https://api.example.com/a');
+      expect(again).not.to.equal(first);
+      expect(again).to.deep.equal(first);
+    });
+
+    it('throws for a URL it cannot parse, and for credentials to an allowed origin, every time', () => {
+      const targets = requestTargets(allowed, 'owner');
+      expect(() => targets('not a url')).to.throw(TypeError).with.property('code', 'ERR_INVALID_URL');
+      for (let i = 0; i < 2; i += 1) expect(() => targets('https://u:p@api.example.com/')).to.throw(TypeError, /credentials/);
     });
   });
 
