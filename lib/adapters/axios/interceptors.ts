@@ -1,12 +1,12 @@
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
-import { CREDENTIAL_HEADERS, carriesToken } from '../../http/origins.js';
+import { CREDENTIAL_HEADERS, requestTargets } from '../../http/origins.js';
 import { staysOnFirstOrigin } from '../../http/redirects.js';
 import { isReplayable } from '../../http/request.js';
 import { rejectsToken, type SentToken } from '../../http/token-header.js';
 import { argumentChecker } from '../../options.js';
 import { adapterSetup, type AdapterOptions, type AdapterTokens } from '../options.js';
 import { hideFields } from '../hide.js';
-import { requestUrl } from './config.js';
+import { requestHref } from './config.js';
 
 /** How {@link axiosAuth} is set up. Only `origins` is required. */
 export type AxiosAuthOptions = AdapterOptions;
@@ -77,9 +77,21 @@ export function axiosAuth(instance: AxiosInstance, tokens: AdapterTokens, option
   const sentBy = new WeakMap<object, Sent>();
   const redirectHooks = new WeakMap<RedirectHook, RedirectHook | undefined>();
 
+  const targets = requestTargets(setup.allowed, 'axiosAuth');
+
   async function authorize(config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
-    const url = requestUrl(config);
-    if (url === undefined || !carriesToken(setup.allowed, url, 'axiosAuth')) return config;
+    const href = requestHref(config);
+    if (href === undefined) return config;
+    let target;
+    try {
+      target = targets(href);
+    } catch (error) {
+      // A URL axios cannot parse is axios's to refuse; one with credentials is refused here.
+      if ((error as { code?: unknown }).code === 'ERR_INVALID_URL') return config;
+      throw error;
+    }
+    if (!target.carries) return config;
+    const { url } = target;
     const signal = config.signal instanceof AbortSignal ? config.signal : undefined;
     let token;
     try {

@@ -1,5 +1,5 @@
 import type { AfterResponseHook, BeforeErrorHook, BeforeRedirectHook, BeforeRequestHook } from 'got';
-import { CREDENTIAL_HEADERS, carriesToken } from '../../http/origins.js';
+import { CREDENTIAL_HEADERS, requestTargets } from '../../http/origins.js';
 import { staysOnFirstOrigin } from '../../http/redirects.js';
 import { isReplayable } from '../../http/request.js';
 import { rejectsToken, type SentToken } from '../../http/token-header.js';
@@ -120,13 +120,16 @@ const chainOf = (options: { context: object } | undefined): Chain | undefined =>
  */
 export function gotAuth(tokens: AdapterTokens, options: GotAuthOptions): GotAuthHooks {
   const setup = adapterSetup('gotAuth', tokens, options);
+  const targets = requestTargets(setup.allowed, 'gotAuth');
 
   const authorize: BeforeRequestHook = async (request) => {
     const { url } = request;
     if (!(url instanceof URL)) return;
     let chain = chainOf(request);
     if (chain === undefined) {
-      chain = new Chain(url, carriesToken(setup.allowed, url, 'gotAuth') && withoutCredentials(request));
+      // Our own parse of got's URL: the chain keeps it, and got may reuse its object.
+      const target = targets(url.href);
+      chain = new Chain(target.url, target.carries && withoutCredentials(request));
       (request.context as Context)[CHAIN] = chain;
     }
     if (!chain.carries) return;

@@ -1,5 +1,5 @@
 import type { AfterResponseHook, BeforeRequestHook, NormalizedOptions } from 'ky';
-import { carriesToken, isSameOrigin } from '../../http/origins.js';
+import { isSameOrigin, requestTargets } from '../../http/origins.js';
 import { rejectsToken, tokenOfHeader } from '../../http/token-header.js';
 import { adapterSetup, type AdapterOptions, type AdapterTokens } from '../options.js';
 
@@ -56,9 +56,12 @@ const REQUEST_OPTIONS = new Set([
  */
 export function kyAuth(tokens: AdapterTokens, options: KyAuthOptions): KyAuthHooks {
   const setup = adapterSetup('kyAuth', tokens, options);
+  // A Request's URL is parsed already: this cannot throw but for credentials, which a
+  // Request refuses.
+  const targets = requestTargets(setup.allowed, 'kyAuth');
 
   const authorize: BeforeRequestHook = async (request) => {
-    if (!carriesToken(setup.allowed, new URL(request.url), 'kyAuth')) return;
+    if (!targets(request.url).carries) return;
     const { header } = setup.sentFor(await tokenFor(request));
     request.headers.set('authorization', header);
     // ky's timeout aborts this request's signal, then builds its TimeoutError with this request.
@@ -66,8 +69,8 @@ export function kyAuth(tokens: AdapterTokens, options: KyAuthOptions): KyAuthHoo
   };
 
   const retryRejected: AfterResponseHook = async (request, kyOptions, response) => {
-    const url = new URL(request.url);
-    if (!carriesToken(setup.allowed, url, 'kyAuth')) return;
+    const { url, carries } = targets(request.url);
+    if (!carries) return;
     const header = request.headers.get('authorization');
     // ky keeps this request for its own retries, which ask for a token again, and hands it to
     // its errors: it holds the token no longer.

@@ -12,16 +12,19 @@ type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
 type Headers = NonNullable<Dispatcher.DispatchOptions['headers']> | null;
 
-/** What the interceptor hands a request to: its options with the token added, and the rules. */
+/** What the interceptor hands a request to: its options, and the rules. */
 export interface AuthRequest {
-  /** The caller's options, copied when the request was made, without any Authorization. */
+  /**
+   * The caller's options, copied when the request was made: this request's own, dispatched
+   * as they are on each attempt (undici reads them when it takes them).
+   */
   readonly opts: Dispatcher.DispatchOptions;
   /** The origin the request starts at, as `URL.origin` spells it. */
   readonly origin: string;
   /** Whether a rejected token may be followed by a second attempt: a body that can be sent again, and no upgrade. */
   readonly replayable: boolean;
-  /** `headers` with this Authorization value added. */
-  readonly withToken: (headers: Headers, authorization: string) => Headers;
+  /** Puts an Authorization value in `opts.headers`, in the place made for it. */
+  readonly setToken: (headers: Headers, authorization: string) => void;
 }
 
 /**
@@ -61,25 +64,25 @@ export class AuthHandler implements Handler, Controller {
    */
   start(): void {
     this.#handler.onRequestStart?.(this, this.#context);
-    if (!this.#aborted) this.#attempt();
+    if (!this.#aborted) void this.#attempt();
   }
 
-  #attempt(): void {
+  /** Waits for a token and sends. Never rejects: a failure is the caller's error. */
+  async #attempt(): Promise<void> {
     this.#target = null;
-    this.#setup.getToken().then(
-      (token) => this.#send(token),
-      (error: unknown) => this.#fail(error as Error),
-    );
-  }
-
-  #send(token: Parameters<AdapterSetup['sentFor']>[0]): void {
+    let token;
+    try {
+      token = await this.#setup.getToken();
+    } catch (error) {
+      this.#fail(error as Error);
+      return;
+    }
     if (this.#done) return;
     try {
       this.#sent = this.#setup.sentFor(token);
-      const { opts, origin, withToken } = this.#request;
-      // The origin as URL.origin spells it: a redirect interceptor below compares it with each
-      // Location's origin as a string, and drops the token on a mismatch.
-      this.#dispatch({ ...opts, origin, headers: withToken(opts.headers ?? null, this.#sent.header) }, this);
+      const { opts, setToken } = this.#request;
+      setToken(opts.headers ?? null, this.#sent.header);
+      this.#dispatch(opts, this);
     } catch (error) {
       this.#fail(error as Error);
     }
@@ -132,7 +135,7 @@ export class AuthHandler implements Handler, Controller {
       // The rejected response was read to its end, so that its connection can be used again.
       this.#discarding = false;
       this.#retried = true;
-      this.#attempt();
+      void this.#attempt();
       return;
     }
     this.#done = true;

@@ -1,14 +1,14 @@
 import type { Dispatcher } from 'undici';
-import { carriesToken } from '../../http/origins.js';
+import { requestTargets, type RequestTarget } from '../../http/origins.js';
 import { staysOnFirstOrigin } from '../../http/redirects.js';
 import { copyBody, isReplayable } from '../../http/request.js';
 import { adapterSetup, type AdapterOptions, type AdapterTokens } from '../options.js';
 import { AuthHandler } from './handler.js';
 
+type Headers = NonNullable<Dispatcher.DispatchOptions['headers']> | null;
+
 /** How {@link authInterceptor} is set up. Only `origins` is required. */
 export type AuthInterceptorOptions = AdapterOptions;
-
-type Headers = NonNullable<Dispatcher.DispatchOptions['headers']> | null;
 
 /** Where a chain of dispatches with one handler (the hops of a redirect interceptor above) stands. */
 interface Chain {
@@ -50,41 +50,48 @@ interface Chain {
  */
 export function authInterceptor(tokens: AdapterTokens, options: AuthInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
   const setup = adapterSetup('authInterceptor', tokens, options);
-  // A redirect interceptor above this one dispatches each hop of a chain with its one handler.
+  // The chains that undici's redirect interceptor, composed above this one, follows: it
+  // dispatches every hop of a chain with its one RedirectHandler.
   const chains = new WeakMap<object, Chain>();
-  // Most requests of an agent go to one origin: its parsed URL is kept, not parsed again.
-  let lastOrigin: string | undefined;
-  let lastUrl: URL | undefined;
-
-  const urlOf = (origin: unknown): URL | undefined => {
+  const targets = requestTargets(setup.allowed, 'authInterceptor');
+  const targetOf = (origin: unknown): RequestTarget | undefined => {
     // A URL object is read anew each time: its owner may have changed it since.
-    if (typeof origin !== 'string') return origin instanceof URL ? new URL(origin.href) : undefined;
-    if (origin !== lastOrigin || lastUrl === undefined) {
-      lastUrl = parse(origin);
-      lastOrigin = origin;
+    const href = origin instanceof URL ? origin.href : origin;
+    if (typeof href !== 'string') return undefined;
+    try {
+      return targets(href);
+    } catch (error) {
+      // One undici cannot parse is undici's to refuse; a URL with credentials is refused here.
+      if ((error as { code?: unknown }).code === 'ERR_INVALID_URL') return undefined;
+      throw error;
     }
-    return lastUrl;
   };
 
   return (dispatch) =>
     function authorize(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-      const url = urlOf(opts.origin);
-      if (url === undefined) return dispatch(opts, handler);
-      const chain = chains.get(handler);
-      const carries =
-        chain === undefined ? carriesToken(setup.allowed, url, 'authInterceptor') : staysOnFirstOrigin(chain.carries, chain.url, url);
-      chains.set(handler, { url, carries });
+      const target = targetOf(opts.origin);
+      if (target === undefined) return dispatch(opts, handler);
+      let { carries } = target;
+      // A WeakMap entry for every request would cost more than the rest of this function:
+      // only a redirect follower (it keeps the chain's `history`) dispatches a handler again.
+      if (Array.isArray((handler as { history?: unknown }).history)) {
+        const chain = chains.get(handler);
+        if (chain !== undefined) carries = staysOnFirstOrigin(chain.carries, chain.url, target.url);
+        chains.set(handler, { url: target.url, carries });
+      }
       if (!carries) return dispatch(opts, handler);
-      const { body } = opts;
-      const copy = (copyBody(body) ?? null) as NonNullable<Dispatcher.DispatchOptions['body']> | null;
+      const body = (copyBody(opts.body) ?? null) as NonNullable<Dispatcher.DispatchOptions['body']> | null;
       const upgrade = opts.upgrade !== undefined && opts.upgrade !== null && opts.upgrade !== false;
       new AuthHandler(
         dispatch,
         {
-          opts: { ...opts, body: copy, headers: withoutAuthorization(opts.headers ?? null) },
-          origin: url.origin,
-          replayable: !upgrade && opts.method !== 'CONNECT' && isReplayable(copy),
-          withToken,
+          // The caller's options, copied now: what it changes later is not sent. The origin
+          // as URL.origin spells it, as a redirect interceptor below compares it with each
+          // Location's origin, as strings, and drops the token on a mismatch.
+          opts: { ...opts, origin: target.origin, body, headers: headersWithToken(opts.headers ?? null) },
+          origin: target.origin,
+          replayable: !upgrade && opts.method !== 'CONNECT' && isReplayable(body),
+          setToken,
         },
         handler,
         setup,
@@ -93,29 +100,23 @@ export function authInterceptor(tokens: AdapterTokens, options: AuthInterceptorO
     };
 }
 
-function parse(origin: string): URL | undefined {
-  try {
-    return new URL(origin);
-  } catch {
-    return undefined;
-  }
-}
-
 const isAuthorization = (name: unknown): boolean =>
   typeof name === 'string' ? name.length === 13 && name.toLowerCase() === 'authorization' : String(name).toLowerCase() === 'authorization';
 
 /**
- * A copy of the caller's headers, in any of the shapes undici takes, without Authorization:
- * a record stays a record (the common case, and the cheapest to extend), anything else
- * becomes a flat `[name, value, ...]` list.
+ * A copy of the caller's headers, in any of the shapes undici takes, without its
+ * Authorization and with a place for the token's, which {@link setToken} fills: a record stays
+ * a record (the common case, and the cheapest), anything else becomes a flat
+ * `[name, value, ...]` list that ends with the Authorization pair.
  */
-function withoutAuthorization(headers: Headers): Headers {
-  if (headers === undefined || headers === null) return null;
+function headersWithToken(headers: Headers): Headers {
+  if (headers === null) return { authorization: '' };
   if (Array.isArray(headers) && (headers.length === 0 || !Array.isArray(headers[0]))) {
     const flat: string[] = [];
     for (let i = 0; i < headers.length; i += 2) {
       if (!isAuthorization(headers[i])) flat.push(headers[i] as string, headers[i + 1] as string);
     }
+    flat.push('authorization', '');
     return flat;
   }
   if (Symbol.iterator in Object(headers)) {
@@ -123,18 +124,22 @@ function withoutAuthorization(headers: Headers): Headers {
     for (const [name, value] of headers as Iterable<[string, string | string[] | undefined]>) {
       if (value !== undefined && !isAuthorization(name)) flat.push(name, Array.isArray(value) ? [...value] : value);
     }
+    flat.push('authorization', '');
     return flat as string[];
   }
-  // A record without a prototype: a header named __proto__ stays a header.
-  const record = Object.create(null) as Record<string, string | string[]>;
+  const record: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !isAuthorization(name)) record[name] = Array.isArray(value) ? [...value] : (value as string);
+    if (value === undefined || isAuthorization(name)) continue;
+    // Defined, not assigned: a header named __proto__ stays a header.
+    if (name === '__proto__') Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true });
+    else record[name] = Array.isArray(value) ? [...value] : value;
   }
+  record.authorization = '';
   return record;
 }
 
-function withToken(headers: Headers, authorization: string): Headers {
-  if (headers === null || headers === undefined) return { authorization };
-  if (Array.isArray(headers)) return [...headers, 'authorization', authorization];
-  return { ...(headers as Record<string, string | string[]>), authorization };
+/** Puts `authorization` in the place {@link headersWithToken} made for it. */
+function setToken(headers: Headers, authorization: string): void {
+  if (Array.isArray(headers)) headers[headers.length - 1] = authorization;
+  else (headers as Record<string, string>).authorization = authorization;
 }
