@@ -1,0 +1,171 @@
+import axios from 'axios';
+import got from 'got';
+import ky from 'ky';
+import fetch from 'node-fetch';
+import { Agent, request } from 'undici';
+import { TokenStream, authFetch } from 'rx-token-stream';
+// By path until package.json maps `rx-token-stream/undici`, `/axios`, `/ky` and `/got`.
+import { axiosAuth } from '../../lib/adapters/axios/index.js';
+import { gotAuth } from '../../lib/adapters/got/index.js';
+import { kyAuth } from '../../lib/adapters/ky/index.js';
+import { authInterceptor } from '../../lib/adapters/undici/index.js';
+import { clockScheduler } from '../contenders/contender.js';
+import { target, type Row, type Target } from '../report.js';
+import { startPartner } from '../support/partner.js';
+import { collect, pairedRatio, percentiles, rotate, runConcurrently } from '../support/stats.js';
+import type { Scenario } from './scenario.js';
+
+/** One way to GET a URL; resolves once the body is read, with the status. */
+type Get = (url: string) => Promise<number>;
+
+/** A client measured with a fixed Authorization header and through its adapter (and another way, for ky). */
+interface Pair {
+  client: string;
+  /** The adapter's name: authFetch for node-fetch. */
+  adapter: string;
+  fixed: Get;
+  adapted: Get;
+  /** Another way to the same client, reported beside the adapter and held to no target. */
+  other?: { name: string; get: Get };
+  close(): Promise<void>;
+}
+
+const CONCURRENCY = 64;
+
+function pairs(tokens: TokenStream, origin: string, authorization: string): Pair[] {
+  const origins = [origin];
+  const headers = { authorization };
+  // One pool per client, shared by its two variants: 64 keep-alive connections, as many as
+  // requests in flight.
+  const undiciAgent = new Agent({ connections: CONCURRENCY });
+  const undiciAuthorized = undiciAgent.compose(authInterceptor(tokens, { origins }));
+  const viaAuthFetch = authFetch(tokens, { origins });
+  const axiosFixed = axios.create({ headers });
+  const axiosAdapted = axios.create();
+  axiosAuth(axiosAdapted, tokens, { origins });
+  const kyFixed = ky.create({ headers, retry: 0 });
+  const kyAdapted = ky.create({ hooks: kyAuth(tokens, { origins }), retry: 0 });
+  // ky clones every response for each afterResponse hook, which a hook cannot avoid:
+  // authFetch as ky's transport is the way that costs nothing of the kind.
+  const kyOverAuthFetch = ky.create({ fetch: authFetch(tokens, { origins, fetch: globalThis.fetch }) as typeof globalThis.fetch, retry: 0 });
+  const gotFixed = got.extend({ headers, retry: { limit: 0 } });
+  const gotAdapted = got.extend({ hooks: gotAuth(tokens, { origins }), retry: { limit: 0 } });
+  const undiciGet = async (url: string, dispatcher: Agent | typeof undiciAuthorized, extra: object): Promise<number> => {
+    const { statusCode, body } = await request(url, { dispatcher, ...extra });
+    await body.arrayBuffer();
+    return statusCode;
+  };
+  const fetchGet = async (response: Promise<{ status: number; arrayBuffer(): Promise<ArrayBuffer> }>): Promise<number> => {
+    const done = await response;
+    await done.arrayBuffer();
+    return done.status;
+  };
+  const none = async (): Promise<void> => undefined;
+  return [
+    { client: 'node-fetch', adapter: 'authFetch', fixed: (url) => fetchGet(fetch(url, { headers })), adapted: (url) => fetchGet(viaAuthFetch(url)), close: none },
+    {
+      client: 'undici request',
+      adapter: 'authInterceptor',
+      fixed: (url) => undiciGet(url, undiciAgent, { headers }),
+      adapted: (url) => undiciGet(url, undiciAuthorized, {}),
+      close: () => undiciAgent.close(),
+    },
+    { client: 'axios', adapter: 'axiosAuth', fixed: async (url) => (await axiosFixed.get(url)).status, adapted: async (url) => (await axiosAdapted.get(url)).status, close: none },
+    {
+      client: 'ky',
+      adapter: 'kyAuth',
+      fixed: (url) => fetchGet(kyFixed.get(url)),
+      adapted: (url) => fetchGet(kyAdapted.get(url)),
+      other: { name: 'ky with authFetch as its fetch', get: (url) => fetchGet(kyOverAuthFetch.get(url)) },
+      close: none,
+    },
+    {
+      client: 'got',
+      adapter: 'gotAuth',
+      fixed: async (url) => (await gotFixed(url)).statusCode,
+      adapted: async (url) => (await gotAdapted(url)).statusCode,
+      close: none,
+    },
+  ];
+}
+
+/**
+ * Scenario 8: each client through its adapter against the same client with a fixed
+ * Authorization header, on a real loopback server, in paired rounds: each round runs both
+ * variants of a client moments apart, in turns, so that a slow stretch of a shared machine
+ * hits both.
+ */
+export const adapters: Scenario = async ({ quick, progress }) => {
+  // Many short rounds rather than a few long ones: on a shared machine the load changes by
+  // the second, and the median of many paired ratios shrugs off the rounds it hit.
+  const [requests, repeats] = quick ? [200, 2] : [500, 20];
+  const partner = await startPartner();
+  try {
+    const tokens = new TokenStream({ source: () => partner.authCall(), scheduler: clockScheduler });
+    const token = await tokens.getToken();
+    const url = `${partner.origin}/api`;
+    const clients = pairs(tokens, partner.origin, `Bearer ${token.value}`);
+    let failed = 0;
+    const round = async (get: Get, count: number): Promise<{ rps: number; cpu: number }> => {
+      const startedAt = performance.now();
+      const cpuBefore = process.cpuUsage();
+      await runConcurrently(count, CONCURRENCY, async () => {
+        if ((await get(url)) !== 200) failed += 1;
+      });
+      const used = process.cpuUsage(cpuBefore);
+      return { rps: count / ((performance.now() - startedAt) / 1000), cpu: (used.user + used.system) / count };
+    };
+    const rows: Row[] = [];
+    const targets: Target[] = [];
+    for (const [index, pair] of clients.entries()) {
+      const variants = [
+        { name: 'fixed', get: pair.fixed },
+        { name: 'adapted', get: pair.adapted },
+        ...(pair.other === undefined ? [] : [pair.other]),
+      ];
+      // Warm-up: connections opened and code compiled before anything is timed.
+      for (const variant of variants) await round(variant.get, Math.min(requests, 500));
+      const rps = new Map(variants.map((v) => [v.name, [] as number[]]));
+      const cpu = new Map(variants.map((v) => [v.name, [] as number[]]));
+      for (let r = 0; r < repeats; r += 1) {
+        for (const variant of rotate(variants, r)) {
+          collect();
+          const measured = await round(variant.get, requests);
+          rps.get(variant.name)!.push(measured.rps);
+          cpu.get(variant.name)!.push(measured.cpu);
+        }
+        progress(index * repeats + r + 1, clients.length * repeats);
+      }
+      const ratio = pairedRatio(rps.get('adapted')!, rps.get('fixed')!);
+      const label = (name: string): string =>
+        name === 'fixed' ? `${pair.client}, fixed Authorization` : name === 'adapted' ? `${pair.client} through ${pair.adapter}` : name;
+      for (const variant of variants) {
+        rows.push({
+          contender: label(variant.name),
+          figures: {
+            'req/s p50': percentiles(rps.get(variant.name)!).p50,
+            'req/s slowest round': Math.min(...rps.get(variant.name)!),
+            'ratio to fixed (p50 of rounds)': pairedRatio(rps.get(variant.name)!, rps.get('fixed')!),
+            'client CPU µs/request p50': percentiles(cpu.get(variant.name)!).p50,
+          },
+        });
+      }
+      targets.push(target(`${pair.client}: adapter req/s / fixed-header req/s`, ratio, '≥ 0.95', 'measure', (v) => v >= 0.95));
+      await pair.close();
+    }
+    const { authCalls } = await partner.stats();
+    tokens.close();
+    return {
+      id: '8 client adapters',
+      title: `8. Client adapters: ${requests.toLocaleString('en-US')} GETs per round at concurrency ${CONCURRENCY}, ${repeats} paired rounds per client`,
+      rows,
+      targets: [
+        ...targets,
+        target('requests not answered 200', failed, '= 0', 'count', (v) => v === 0),
+        target('auth calls', authCalls, '= 1', 'count', (v) => v === 1),
+      ],
+    };
+  } finally {
+    await partner.close();
+  }
+};
