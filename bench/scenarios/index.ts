@@ -11,8 +11,8 @@ export const scenarios: Record<string, ScenarioEntry> = {
   storm: { load: async () => (await import('./storm.js')).stormScenario },
   'hot-path': { load: async () => (await import('./hot-path.js')).hotPath },
   'http-overhead': { load: async () => (await import('./http-overhead.js')).httpOverhead },
-  adapters: { load: async () => (await import('./adapters.js')).adapters },
   memory: { load: async () => (await import('./memory.js')).memory },
   fleet: { load: async () => (await import('./fleet.js')).fleet },
   'many-keys': { load: async () => (await import('./many-keys.js')).manyKeys },
+  adapters: { load: async () => (await import('./adapters.js')).adapters },
 };
