@@ -15,4 +15,5 @@ export const scenarios: Record<string, ScenarioEntry> = {
   fleet: { load: async () => (await import('./fleet.js')).fleet },
   'many-keys': { load: async () => (await import('./many-keys.js')).manyKeys },
   adapters: { load: async () => (await import('./adapters.js')).adapters },
+  'fleet-scale': { load: async () => (await import('./fleet-scale.js')).fleetScale },
 };
