@@ -34,7 +34,7 @@ interface GrantService extends LoadTarget {
 export async function runRefreshGrant(options: DemoOptions, out: Terminal): Promise<Outcome> {
   const { parallel, rounds, ttlMs, authLatencyMs, processes, redisUrl } = options;
   const reactiveName = processes === undefined ? 'reactive' : 'per-process';
-  const names: ServiceName[] = ['naive', reactiveName, 'fleet'];
+  const names: ServiceName[] = ['naive', reactiveName, ...(redisUrl === undefined ? [] : ['fleet' as const])];
   // Each service is a client of the token server, with a secret made for this run.
   const secrets = new Map(names.map((name) => [name, randomBytes(18).toString('base64url')] as const));
   const where = processes === undefined ? '' : ` in ${processes} processes each`;

@@ -443,6 +443,20 @@ describe('demo', () => {
     });
   });
 
+  describe('a failed --grant refresh_token run', () => {
+    it('says the fleet could not put its refresh token where Redis is not there, before any process starts', async () => {
+      const nowhere = `redis://127.0.0.1:${await freePort()}`;
+      const run = await runDemo(['--json', '--grant', 'refresh_token', '--processes', '2', '--redis', nowhere, ...small]);
+      expect(run.code, run.stderr).to.equal(1);
+      const report = JSON.parse(run.stdout) as { ok: boolean; reason: string; services: GrantReport[] };
+      expect(report).to.include({ ok: false });
+      expect(report.services).to.deep.equal([]);
+      expect(report.reason).to.match(/^fleet could not put its refresh token in Redis: .*ECONNREFUSED 127\.0\.0\.1:\d+$/);
+      expect(run.stderr.trimEnd().split('\n').at(-1)).to.equal(`demo failed: ${report.reason}`);
+      expect(run.stderr).not.to.match(/\[process \d\]/);
+    });
+  });
+
   describe('the reactive service', () => {
     it('calls its token source only for requests: an idle service makes no auth call, so each round counts its own', async () => {
       const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
