@@ -12,10 +12,14 @@ import type { RefreshAnswer } from './refresh-request.js';
 import { leaseEndedError, noCredentialError, reauthRequiredError, refusedBeforeError, storeError } from './rotation-failures.js';
 
 /**
- * A shared access token within this long of its expiry is not handed out: the stream checks
- * it again a moment later, and the API later still.
+ * How close to its expiry a shared access token is no longer handed out: the stream checks
+ * it again a moment later, and the API later still. A tenth of what is left, from 10 ms to
+ * 1 s, so that a token of a second or less is still shared rather than rotated per process.
  */
-const SHARED_TOKEN_MARGIN_MS = 1_000;
+function sharedTokenMarginMs(accessToken: Token, now: number): number {
+  const left = (accessToken.expiresAt ?? Infinity) - now;
+  return Math.min(1_000, Math.max(10, left / 10));
+}
 
 /**
  * The share of the lease within which the refresh token may be presented. The rest is left
@@ -167,7 +171,7 @@ export class Rotation {
     const now = this.#setup.scheduler.now();
     if (
       accessToken !== undefined &&
-      tokenProblem(accessToken, now + SHARED_TOKEN_MARGIN_MS) === undefined &&
+      tokenProblem(accessToken, now + sharedTokenMarginMs(accessToken, now)) === undefined &&
       accessToken.value !== this.#context.previous?.value
     ) {
       return accessToken;
