@@ -149,22 +149,27 @@ describe('authInterceptor (undici)', () => {
     expect(api.seen.map((s) => [s.body, s.authorization])).to.deep.equal([['ab', bearer(1)]]);
   });
 
-  it('delivers a large answer whole after a retry, with the caller reading at its own pace', async () => {
-    let attempt = 0;
-    const big = Buffer.alloc(4 * 1024 * 1024, 'x');
-    const server = await listen((req, res) => {
-      attempt += 1;
-      req.resume();
-      if (attempt === 1) res.writeHead(401).end('no');
-      else res.end(big);
+  for (const [above, compose] of [
+    ['undici request', (auth: ReturnType<typeof authInterceptor>) => agent.compose(auth)],
+    ["an interceptor of undici's current handler API (redirect)", (auth: ReturnType<typeof authInterceptor>) => agent.compose(auth, interceptors.redirect({ maxRedirections: 1 }))],
+  ] as const) {
+    it(`delivers a large answer whole after a retry, with ${above} above it reading at its own pace`, async () => {
+      let attempt = 0;
+      const big = Buffer.alloc(4 * 1024 * 1024, 'x');
+      const server = await listen((req, res) => {
+        attempt += 1;
+        req.resume();
+        if (attempt === 1) res.writeHead(401, { 'content-type': 'text/plain' }).end('no');
+        else res.writeHead(200, { 'x-twice': ['a', 'b'] }).end(big);
+      });
+      const dispatcher = compose(authInterceptor(spec.tokens, { origins: [server.origin] }));
+      const response = await request(server.origin, { dispatcher, highWaterMark: 1024 });
+      let length = 0;
+      for await (const chunk of response.body) length += (chunk as Buffer).length;
+      expect([response.statusCode, response.headers['x-twice'], length, attempt]).to.deep.equal([200, ['a', 'b'], big.length, 2]);
+      await server.close();
     });
-    const dispatcher = agent.compose(authInterceptor(spec.tokens, { origins: [server.origin] }));
-    const response = await request(server.origin, { dispatcher, highWaterMark: 1024 });
-    let length = 0;
-    for await (const chunk of response.body) length += (chunk as Buffer).length;
-    expect([response.statusCode, length, attempt]).to.deep.equal([200, big.length, 2]);
-    await server.close();
-  });
+  }
 
   it('rejects with the TokenError when no token can be had, sending nothing', async () => {
     spec.tokens.close();

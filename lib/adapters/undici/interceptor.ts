@@ -4,6 +4,7 @@ import { staysOnFirstOrigin } from '../../http/redirects.js';
 import { copyBody, isReplayable } from '../../http/request.js';
 import { adapterSetup, type AdapterOptions, type AdapterTokens } from '../options.js';
 import { AuthHandler } from './handler.js';
+import { legacyHandlerOf } from './legacy.js';
 
 type Headers = NonNullable<Dispatcher.DispatchOptions['headers']> | null;
 
@@ -93,7 +94,7 @@ export function authInterceptor(tokens: AdapterTokens, options: AuthInterceptorO
           replayable: !upgrade && opts.method !== 'CONNECT' && isReplayable(body),
           setToken,
         },
-        handler,
+        legacyHandlerOf(handler),
         setup,
       ).start();
       return true;
