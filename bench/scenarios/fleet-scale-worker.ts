@@ -40,6 +40,22 @@ export interface ScaleReply {
   events: Record<string, number>;
 }
 
+/**
+ * Each process's pg pool. With 4 (one held by LISTEN), a cold start of 1,000 keys queued its
+ * store reads past the store's 5 s timeoutMs and failed demands; 10 × 8 processes stays well
+ * below the server's max_connections (200).
+ */
+const PG_POOL_MAX = 10;
+/**
+ * The store's and the streams' timeouts on PostgreSQL. At the defaults (5 s, 10 s), a rotation
+ * of 1,000 keys by 8 processes on a 2-core machine failed: each waiting process reads each
+ * key's row every pollMs, one statement per key, and those reads queue in the pools.
+ */
+const PG_STORE_TIMEOUT_MS = 30_000;
+const PG_STREAM_TIMEOUT_MS = 60_000;
+/** Longer than a holder's slowest turn under that load: a lease that expires mid-turn lets a second process present the same refresh token. */
+const PG_LEASE_MS = 90_000;
+
 const wallClock = (): number => performance.timeOrigin + performance.now();
 
 // Every statement a pg client of this process sends, the pool's included: the PostgreSQL
@@ -77,14 +93,14 @@ async function timedFetch(url: string, init: RequestInit): Promise<Response> {
 
 async function sourceFor(engine: Engine, tokenUrl: string, keyPrefix: string): Promise<TokenSource> {
   if (engine.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: engine.url, max: 4 });
+    const pool = new pg.Pool({ connectionString: engine.url, max: PG_POOL_MAX });
     pool.on('error', () => {});
-    const store: PostgresCredentialStore = postgresCredentialStore({ pool, table: engine.table });
+    const store: PostgresCredentialStore = postgresCredentialStore({ pool, table: engine.table, timeoutMs: PG_STORE_TIMEOUT_MS });
     closeEngine = async () => {
       await store.close();
       await pool.end();
     };
-    return refreshTokenGrant({ tokenUrl, clientId: 'bench', clientSecret: 'bench-secret', store, fetch: timedFetch as never });
+    return refreshTokenGrant({ tokenUrl, clientId: 'bench', clientSecret: 'bench-secret', store, leaseMs: PG_LEASE_MS, fetch: timedFetch as never });
   }
   const client = engine.kind === 'cluster' ? new Cluster(engine.nodes, { lazyConnect: true }) : new Redis(engine.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
   client.on('error', () => {});
@@ -125,7 +141,8 @@ async function handle(request: ScaleRequest): Promise<unknown> {
     case 'setup': {
       keys = request.keys;
       const source = await sourceFor(request.engine, request.tokenUrl, request.keyPrefix);
-      streams = new TokenStreams({ source, maxKeys: keys.length });
+      const timeoutMs = request.engine.kind === 'postgres' ? { timeoutMs: PG_STREAM_TIMEOUT_MS } : {};
+      streams = new TokenStreams({ source, maxKeys: keys.length, ...timeoutMs });
       streams.events$.subscribe((event) => {
         const kind = event.type === 'source' ? `source:${event.report.kind}` : event.type;
         events[kind] = (events[kind] ?? 0) + 1;
@@ -143,9 +160,21 @@ async function handle(request: ScaleRequest): Promise<unknown> {
   }
 }
 
+/** An error's message and its causes' (codes and messages only: the lib keeps secrets out of them). */
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (let cause = error, depth = 0; cause !== undefined && depth < 4; cause = (cause as { cause?: unknown }).cause, depth += 1) {
+    const { code, message } = cause as { code?: unknown; message?: unknown };
+    parts.push([code, message ?? String(cause)].filter((part) => part !== undefined).join(' '));
+  }
+  return parts.join(' <- ');
+}
+
+// The parent stops listening once a worker failed: a reply then has nowhere to go.
+const reply = (message: unknown): void => {
+  if (process.connected) process.send?.(message);
+};
+
 process.on('message', (request: ScaleRequest) => {
-  void handle(request).then(
-    (reply) => process.send?.(reply),
-    (error: unknown) => process.send?.({ type: 'error', message: error instanceof Error ? error.message : String(error) }),
-  );
+  void handle(request).then(reply, (error: unknown) => reply({ type: 'error', message: describe(error) }));
 });

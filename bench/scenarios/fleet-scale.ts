@@ -56,6 +56,21 @@ async function commandStats(nodes: readonly Redis[]): Promise<{ commands: number
   return { commands, scripts };
 }
 
+/**
+ * Resolves when `worker` has exited. A worker left in the middle of a demand (after another
+ * failed) still holds connections and timers: after a grace period it is killed.
+ */
+function exited(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => worker.kill('SIGKILL'), 5_000);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 interface EngineRun {
   rows: Row[];
   targets: Target[];
@@ -153,7 +168,7 @@ async function runEngine(engine: ScaleEngine, auth: KeyedAuthServer, processes: 
     return { rows, targets };
   } finally {
     for (const worker of workers) if (worker.connected) worker.disconnect();
-    await Promise.all(workers.map((worker) => (worker.exitCode === null && worker.signalCode === null ? new Promise((resolve) => worker.once('exit', resolve)) : undefined)));
+    await Promise.all(workers.map(exited));
     for (const node of nodes) node.disconnect();
   }
 }
@@ -182,6 +197,11 @@ export const fleetScale: Scenario = async ({ quick, progress }) => {
         const run = await runEngine(engine, auth, processes, keyCount, rotations, () => progress(++step, rotations * kinds.length));
         rows.push(...run.rows);
         targets.push(...run.targets);
+      } catch (error) {
+        // One engine failing must not hide the figures of the others: it fails its own target.
+        const message = (error as Error).message;
+        rows.push({ contender: engine.label, figures: { 'auth calls per rotation (min–max)': `failed: ${message}` } });
+        targets.push(target(`${engine.label}: ran to the end (failed: ${message.slice(0, 200)})`, 0, '= 1', 'count', (v) => v === 1));
       } finally {
         await engine.stop();
       }
