@@ -144,7 +144,9 @@ async function handle(request: ScaleRequest): Promise<unknown> {
       const timeoutMs = request.engine.kind === 'postgres' ? { timeoutMs: PG_STREAM_TIMEOUT_MS } : {};
       streams = new TokenStreams({ source, maxKeys: keys.length, ...timeoutMs });
       streams.events$.subscribe((event) => {
-        const kind = event.type === 'source' ? `source:${event.report.kind}` : event.type;
+        // A fallback's detail names the step and the error: the figure a failed run needs.
+        const detail = event.type === 'source' && event.report.detail !== undefined ? `: ${event.report.detail.slice(0, 80)}` : '';
+        const kind = event.type === 'source' ? `source:${event.report.kind}${detail}` : event.type;
         events[kind] = (events[kind] ?? 0) + 1;
       });
       return { type: 'setup' };

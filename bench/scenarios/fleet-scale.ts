@@ -104,6 +104,7 @@ async function runEngine(engine: ScaleEngine, auth: KeyedAuthServer, processes: 
     let reuses = 0;
     let mixed = 0;
     let fallbacks = 0;
+    const causes = new Map<string, number>();
     for (let rotation = 0; rotation < rotations; rotation += 1) {
       auth.reset();
       const before = await commandStats(nodes);
@@ -123,7 +124,11 @@ async function runEngine(engine: ScaleEngine, auth: KeyedAuthServer, processes: 
       scriptsPerKey.push((after.scripts - before.scripts) / keyCount);
       for (const reply of replies) {
         mixed += reply.mixed;
-        fallbacks += Object.entries(reply.events).reduce((sum, [kind, n]) => sum + (kind.includes('fallback') ? n : 0), 0);
+        for (const [kind, count] of Object.entries(reply.events)) {
+          if (!kind.includes('fallback')) continue;
+          fallbacks += count;
+          causes.set(kind, (causes.get(kind) ?? 0) + count);
+        }
       }
       // A waiter's extra latency: from the auth reply in the process that called, to the
       // release of the key's demands in each process that did not.
@@ -152,7 +157,7 @@ async function runEngine(engine: ScaleEngine, auth: KeyedAuthServer, processes: 
           'round trips per key per rotation (max)': Math.max(...tripsPerKey),
           'server commands per key (max)': redis ? Math.max(...serverPerKey) : '–',
           'scripts per key (max)': redis ? Math.max(...scriptsPerKey) : '–',
-          'fallbacks': fallbacks,
+          fallbacks: fallbacks === 0 ? 0 : `${fallbacks} (${[...causes].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([kind, n]) => `${n}× ${kind.replace('source:redis-fallback: ', '')}`).join('; ')})`,
         },
       },
     ];
@@ -176,7 +181,9 @@ async function runEngine(engine: ScaleEngine, auth: KeyedAuthServer, processes: 
 /** Scenario 9: a fleet of processes × keys over rotations, on one Redis, a Redis Cluster and PostgreSQL. */
 export const fleetScale: Scenario = async ({ quick, progress }) => {
   const [processes, keyCount, rotations] = quick ? [2, 100, 2] : [8, 1_000, 5];
-  const kinds: Array<ScaleEngine['kind']> = quick ? ['redis'] : ['redis', 'cluster', 'postgres'];
+  // FLEET_SCALE_ENGINES=cluster,postgres runs some of the engines only.
+  const chosen = (process.env.FLEET_SCALE_ENGINES ?? '').split(',').filter((kind): kind is ScaleEngine['kind'] => ['redis', 'cluster', 'postgres'].includes(kind));
+  const kinds: Array<ScaleEngine['kind']> = chosen.length > 0 ? chosen : quick ? ['redis'] : ['redis', 'cluster', 'postgres'];
   const n = (value: number): string => value.toLocaleString('en-US');
   const title = `9. Fleet at scale: ${processes} processes × ${n(keyCount)} keys × ${rotations} rotations (${PER_KEY} demands per key per process)`;
   const auth = await startKeyedAuthServer(5);
