@@ -45,7 +45,9 @@ export interface RefreshTokenGrantOptions extends TokenEndpointOptions {
    * How long a holder's lease on a credential lasts. The refresh token is presented only
    * within its first 80% (the request is abandoned then), the rest is left for the save. A
    * holder that dies is replaced when its lease runs out.
-   * @default 15_000, or half of reuseGraceMs when that is shorter
+   * @default with reuseGraceMs 0, 1.25 times what is left of the stream's attempt
+   * (`context.deadline`), so that the request may run as long as the stream waits (15_000
+   * for a call without a deadline); with a reuseGraceMs, 15_000 or half of it when shorter
    */
   leaseMs?: number;
   /**
@@ -95,10 +97,11 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): (context: 
   check(store.changed === undefined || typeof store.changed === 'function', 'store', 'a CredentialStore whose `changed` is a function');
   check(credentialKey === undefined || isKey(credentialKey), 'credentialKey', 'a non-empty string without NUL or lone surrogates');
   check(isNonNegative(reuseGraceMs) && Number.isFinite(reuseGraceMs), 'reuseGraceMs', 'a finite number >= 0');
-  const { leaseMs = reuseGraceMs > 0 ? Math.min(15_000, reuseGraceMs / 2) : 15_000 } = options;
-  check(isTimerDelay(leaseMs) && leaseMs >= 1, 'leaseMs', `a number from 1 to ${MAX_TIMER_MS}`);
+  // Without a grace, the lease follows each call's deadline (see the option's default).
+  const { leaseMs = reuseGraceMs > 0 ? Math.min(15_000, reuseGraceMs / 2) : undefined } = options;
+  check(leaseMs === undefined || (isTimerDelay(leaseMs) && leaseMs >= 1), 'leaseMs', `a number from 1 to ${MAX_TIMER_MS}`);
   check(
-    reuseGraceMs === 0 || leaseMs < reuseGraceMs,
+    reuseGraceMs === 0 || leaseMs === undefined || leaseMs < reuseGraceMs,
     'leaseMs',
     'shorter than reuseGraceMs, or a holder that dies after the IdP rotated is replaced too late to reuse its refresh token',
   );
@@ -107,7 +110,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): (context: 
   const setup = {
     store,
     scheduler: endpoint.scheduler,
-    leaseMs: Math.ceil(leaseMs),
+    leaseMs: leaseMs === undefined ? undefined : Math.ceil(leaseMs),
     pollMs,
     client: fingerprint(endpoint.as.token_endpoint ?? '', endpoint.client.client_id, clientSecret, endpoint.clientAuth, endpoint.scope),
     secrets: endpoint.secrets,

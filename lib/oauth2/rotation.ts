@@ -27,11 +27,15 @@ function sharedTokenMarginMs(accessToken: Token, now: number): number {
  */
 const PRESENT_SHARE = 0.8;
 
+/** The lease of a call without a deadline, when no `leaseMs` was given. */
+const DEFAULT_LEASE_MS = 15_000;
+
 /** What a {@link Rotation} needs. */
 export interface RotationSetup {
   store: CredentialStore;
   scheduler: SchedulerLike;
-  leaseMs: number;
+  /** Undefined: from each call's deadline, so that the request may run as long as the stream waits. */
+  leaseMs: number | undefined;
   pollMs: number;
   /** A fingerprint of the client settings, kept with a `refused` failure. */
   client: string;
@@ -48,6 +52,7 @@ export class Rotation {
   readonly #setup: RotationSetup;
   readonly #key: string;
   readonly #context: TokenSourceContext;
+  readonly #leaseMs: number;
   /** Every refresh and access token this call has seen: a store's error must quote none. */
   readonly #seen = new Set<string>();
 
@@ -55,11 +60,16 @@ export class Rotation {
     this.#setup = setup;
     this.#key = key;
     this.#context = context;
+    // 1 / PRESENT_SHARE of what is left: the request, cut at 80% of the lease, then runs
+    // until the stream's own deadline, and the rest of the lease is left for the save.
+    const left = context.deadline === undefined ? Infinity : context.deadline - setup.scheduler.now();
+    this.#leaseMs = setup.leaseMs ?? (left > 0 && Number.isFinite(left) ? Math.ceil(left / PRESENT_SHARE) : DEFAULT_LEASE_MS);
   }
 
   /** The access token: one a rotation saved, or one this call's rotation gets. */
   async run(): Promise<Token> {
-    const { store, leaseMs, scheduler } = this.#setup;
+    const { store, scheduler } = this.#setup;
+    const leaseMs = this.#leaseMs;
     // A change notice that led to no progress (a chatty publisher, an attacker flooding the
     // channel) is not followed again before the next timed read: a flood costs at most one
     // extra round per pollMs, never a busy loop.
@@ -84,7 +94,8 @@ export class Rotation {
    * a token for a reason that another round may mend (a failure someone else marked first).
    */
   async #hold(fence: number, leasedAt: number): Promise<Token | undefined> {
-    const { store, leaseMs, scheduler } = this.#setup;
+    const { store, scheduler } = this.#setup;
+    const leaseMs = this.#leaseMs;
     const presentBy = leasedAt + leaseMs * PRESENT_SHARE;
     let held = true;
     try {
@@ -189,7 +200,8 @@ export class Rotation {
 
   /** Presents the refresh token, abandoning the request at `presentBy`. */
   async #present(refreshToken: string, presentBy: number): Promise<RefreshAnswer> {
-    const { scheduler, leaseMs } = this.#setup;
+    const { scheduler } = this.#setup;
+    const leaseMs = this.#leaseMs;
     const { signal } = this.#context;
     const controller = new AbortController();
     const abort = (): void => controller.abort(signal.reason);
