@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import axios, { type AxiosInstance } from 'axios';
 import { expect } from 'chai';
 import { axiosAuth } from '../../lib/adapters/axios/index.js';
-import { apiServer, specTokens, type ApiServer, type SpecTokens } from './support.js';
+import { apiServer, specTokens, type ApiServer, type Seen, type SpecTokens } from './support.js';
 
 describe('axiosAuth', () => {
   let api: ApiServer;
@@ -92,7 +92,7 @@ describe('axiosAuth', () => {
     await other.close();
   });
 
-  it("drops the token on a redirect to a subdomain, which axios's follow-redirects keeps it for, and still runs the caller's beforeRedirect", async () => {
+  it("drops every credential header on a redirect to a subdomain, which follow-redirects alone keeps the token for, and still runs the caller's beforeRedirect", async () => {
     // Every connection goes to the API server, whatever host the URL names.
     const routed = new HttpAgent();
     Object.assign(routed, { createConnection: () => connect({ host: '127.0.0.1', port: api.port }) });
@@ -100,10 +100,12 @@ describe('axiosAuth', () => {
     const client = axios.create({ httpAgent: routed, responseType: 'text', beforeRedirect: (options) => void hops.push(String(options.href)) });
     axiosAuth(client, spec.tokens, { origins: ['http://api.example.test'], allowInsecureHttp: true });
     const to = 'http://eu.api.example.test/?id=sub';
-    await client.get(`http://api.example.test/redirect?id=start&to=${encodeURIComponent(to)}`).catch(() => undefined);
-    expect(api.seen.map((s) => [s.id, s.host, s.authorization])).to.deep.equal([
-      ['start', 'api.example.test', bearer(1)],
-      ['sub', 'eu.api.example.test', undefined],
+    const headers = { cookie: 'session=1', 'proxy-authorization': 'Basic cHJveHk=' };
+    await client.get(`http://api.example.test/redirect?id=start&to=${encodeURIComponent(to)}`, { headers }).catch(() => undefined);
+    const credentials = (s: Seen) => [s.id, s.host, s.authorization, s.headers.cookie, s.headers['proxy-authorization']];
+    expect(api.seen.map(credentials)).to.deep.equal([
+      ['start', 'api.example.test', bearer(1), 'session=1', 'Basic cHJveHk='],
+      ['sub', 'eu.api.example.test', undefined, undefined, undefined],
     ]);
     expect(hops).to.deep.equal([to]);
     routed.destroy();

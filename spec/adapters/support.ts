@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { inspect } from 'node:util';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import sinon from 'sinon';
@@ -12,6 +13,7 @@ export interface Seen {
   host: string | undefined;
   authorization: string | undefined;
   body: string;
+  headers: IncomingHttpHeaders;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function apiServer(): Promise<ApiServer> {
     req.on('end', () => {
       const id = url.searchParams.get('id') ?? '';
       const { authorization } = req.headers;
-      seen.push({ id, method: req.method ?? '', host: req.headers.host, authorization, body: Buffer.concat(chunks).toString() });
+      seen.push({ id, method: req.method ?? '', host: req.headers.host, authorization, body: Buffer.concat(chunks).toString(), headers: req.headers });
       arrivals.get(id)?.();
       void (held.get(id) ?? Promise.resolve()).then(() => {
         const to = url.searchParams.get('to');
