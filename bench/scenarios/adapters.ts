@@ -2,7 +2,7 @@ import axios from 'axios';
 import got from 'got';
 import ky from 'ky';
 import fetch from 'node-fetch';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { TokenStream, authFetch } from 'rx-token-stream';
 // By path until package.json maps `rx-token-stream/undici`, `/axios`, `/ky` and `/got`.
 import { axiosAuth } from '../../lib/adapters/axios/index.js';
@@ -39,6 +39,9 @@ function pairs(tokens: TokenStream, origin: string, authorization: string): Pair
   // requests in flight.
   const undiciAgent = new Agent({ connections: CONCURRENCY });
   const undiciAuthorized = undiciAgent.compose(authInterceptor(tokens, { origins }));
+  // What composing any interceptor costs: undici wraps the caller's handler and the
+  // dispatcher for it, and converts headers for one of undici 7's current API.
+  const undiciPassThrough = undiciAgent.compose((dispatch) => (opts, handler) => dispatch(opts, handler));
   const viaAuthFetch = authFetch(tokens, { origins });
   const axiosFixed = axios.create({ headers });
   const axiosAdapted = axios.create();
@@ -50,7 +53,7 @@ function pairs(tokens: TokenStream, origin: string, authorization: string): Pair
   const kyOverAuthFetch = ky.create({ fetch: authFetch(tokens, { origins, fetch: globalThis.fetch }) as typeof globalThis.fetch, retry: 0 });
   const gotFixed = got.extend({ headers, retry: { limit: 0 } });
   const gotAdapted = got.extend({ hooks: gotAuth(tokens, { origins }), retry: { limit: 0 } });
-  const undiciGet = async (url: string, dispatcher: Agent | typeof undiciAuthorized, extra: object): Promise<number> => {
+  const undiciGet = async (url: string, dispatcher: Dispatcher, extra: object): Promise<number> => {
     const { statusCode, body } = await request(url, { dispatcher, ...extra });
     await body.arrayBuffer();
     return statusCode;
@@ -68,6 +71,7 @@ function pairs(tokens: TokenStream, origin: string, authorization: string): Pair
       adapter: 'authInterceptor',
       fixed: (url) => undiciGet(url, undiciAgent, { headers }),
       adapted: (url) => undiciGet(url, undiciAuthorized, {}),
+      other: { name: 'undici request, fixed Authorization, through a do-nothing interceptor', get: (url) => undiciGet(url, undiciPassThrough, { headers }) },
       close: () => undiciAgent.close(),
     },
     { client: 'axios', adapter: 'axiosAuth', fixed: async (url) => (await axiosFixed.get(url)).status, adapted: async (url) => (await axiosAdapted.get(url)).status, close: none },
