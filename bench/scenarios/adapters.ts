@@ -4,11 +4,10 @@ import ky from 'ky';
 import fetch from 'node-fetch';
 import { Agent, request, type Dispatcher } from 'undici';
 import { TokenStream, authFetch } from 'rx-token-stream';
-// By path until package.json maps `rx-token-stream/undici`, `/axios`, `/ky` and `/got`.
-import { axiosAuth } from '../../lib/adapters/axios/index.js';
-import { gotAuth } from '../../lib/adapters/got/index.js';
-import { kyAuth } from '../../lib/adapters/ky/index.js';
-import { authInterceptor } from '../../lib/adapters/undici/index.js';
+import { axiosAuth } from 'rx-token-stream/axios';
+import { gotAuth } from 'rx-token-stream/got';
+import { kyAuth } from 'rx-token-stream/ky';
+import { authInterceptor } from 'rx-token-stream/undici';
 import { clockScheduler } from '../contenders/contender.js';
 import { target, type Row, type Target } from '../report.js';
 import { startPartner } from '../support/partner.js';

@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { connect } from 'node:net';
 import axios, { type AxiosInstance } from 'axios';
 import { expect } from 'chai';
-import { axiosAuth } from '../../lib/adapters/axios/index.js';
+import { axiosAuth } from 'rx-token-stream/axios';
 import { apiServer, specTokens, type ApiServer, type Seen, type SpecTokens } from './support.js';
 
 describe('axiosAuth', () => {

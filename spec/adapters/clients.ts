@@ -13,11 +13,10 @@ import ky from 'ky';
 import nodeFetch from 'node-fetch';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { authFetch, type Token } from 'rx-token-stream';
-import type { AdapterOptions } from '../../lib/adapters/options.js';
-import { axiosAuth } from '../../lib/adapters/axios/index.js';
-import { gotAuth } from '../../lib/adapters/got/index.js';
-import { kyAuth } from '../../lib/adapters/ky/index.js';
-import { authInterceptor } from '../../lib/adapters/undici/index.js';
+import { axiosAuth } from 'rx-token-stream/axios';
+import { gotAuth } from 'rx-token-stream/got';
+import { kyAuth } from 'rx-token-stream/ky';
+import { authInterceptor, type AuthInterceptorOptions as AdapterOptions } from 'rx-token-stream/undici';
 import { CERT } from '../http/auth-fetch/tls.js';
 
 /** Where a client's connections go, beyond plain loopback. */

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { expect } from 'chai';
 import got, { type Response } from 'got';
-import { gotAuth } from '../../lib/adapters/got/index.js';
+import { gotAuth } from 'rx-token-stream/got';
 import { CERT, listenDualScheme } from '../http/auth-fetch/tls.js';
 import { apiServer, specTokens, type ApiServer, type SpecTokens } from './support.js';
 

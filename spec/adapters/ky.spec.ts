@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import ky, { type KyResponse } from 'ky';
 import { TokenError } from 'rx-token-stream';
-import { kyAuth } from '../../lib/adapters/ky/index.js';
+import { kyAuth } from 'rx-token-stream/ky';
 import { apiServer, expectNoSecret, specTokens, type ApiServer, type SpecTokens } from './support.js';
 
 describe('kyAuth', () => {

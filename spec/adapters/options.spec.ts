@@ -1,11 +1,10 @@
 import axios from 'axios';
 import { expect } from 'chai';
 import { TokenStream } from 'rx-token-stream';
-import { axiosAuth } from '../../lib/adapters/axios/index.js';
-import { gotAuth } from '../../lib/adapters/got/index.js';
-import { kyAuth } from '../../lib/adapters/ky/index.js';
-import { authInterceptor } from '../../lib/adapters/undici/index.js';
-import type { AdapterOptions, AdapterTokens } from '../../lib/adapters/options.js';
+import { axiosAuth } from 'rx-token-stream/axios';
+import { gotAuth } from 'rx-token-stream/got';
+import { kyAuth } from 'rx-token-stream/ky';
+import { authInterceptor, type AdapterTokens, type AuthInterceptorOptions as AdapterOptions } from 'rx-token-stream/undici';
 
 const factories: [string, (tokens: AdapterTokens, options: AdapterOptions) => unknown][] = [
   ['authInterceptor', authInterceptor],

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { Agent, fetch as undiciFetch, interceptors, request } from 'undici';
 import { TokenError } from 'rx-token-stream';
-import { authInterceptor } from '../../lib/adapters/undici/index.js';
+import { authInterceptor } from 'rx-token-stream/undici';
 import { listen } from '../support/loopback.js';
 import { apiServer, specTokens, type ApiServer, type SpecTokens } from './support.js';
 
