@@ -76,6 +76,19 @@ describe('axiosAuth', () => {
     await other.close();
   });
 
+  it('reads a URL object as the string it is when the call is made', async () => {
+    axiosAuth(instance, spec.tokens, { origins: [api.origin] });
+    api.accepted.add(spec.value(1));
+    const other = await apiServer();
+    const url = new URL(`${api.origin}/?id=object`);
+    expect((await instance.get(url as unknown as string)).status).to.equal(200);
+    url.port = String(other.port);
+    await instance.get(url as unknown as string).catch(() => undefined);
+    expect(tokenAt(api)).to.deep.equal([['object', bearer(1)]]);
+    expect(tokenAt(other)).to.deep.equal([['object', undefined]]);
+    await other.close();
+  });
+
   it('sends no token over a Unix socket, whatever origin the URL names', async () => {
     axiosAuth(instance, spec.tokens, { origins: [api.origin] });
     await instance.get(`${api.origin}/`, { socketPath: '/nonexistent/socket' }).catch(() => undefined);

@@ -14,7 +14,9 @@ const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;
  */
 export function requestHref(config: InternalAxiosRequestConfig): string | undefined {
   if (config.socketPath !== undefined && config.socketPath !== null) return undefined;
-  const { baseURL, url = '', allowAbsoluteUrls } = config;
+  const { baseURL, allowAbsoluteUrls } = config;
+  // A string of our own: axios takes a URL object too, which its caller may change later.
+  const url = String(config.url ?? '');
   return baseURL && (!ABSOLUTE.test(url) || allowAbsoluteUrls === false) ? combine(baseURL, url) : url;
 }
 
