@@ -76,7 +76,6 @@ export function axiosAuth(instance: AxiosInstance, tokens: AdapterTokens, option
   const setup = adapterSetup('axiosAuth', tokens, options);
   const sentBy = new WeakMap<object, Sent>();
   const redirectHooks = new WeakMap<RedirectHook, RedirectHook | undefined>();
-
   const targets = requestTargets(setup.allowed, 'axiosAuth');
 
   async function authorize(config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {

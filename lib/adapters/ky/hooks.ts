@@ -56,8 +56,8 @@ const REQUEST_OPTIONS = new Set([
  */
 export function kyAuth(tokens: AdapterTokens, options: KyAuthOptions): KyAuthHooks {
   const setup = adapterSetup('kyAuth', tokens, options);
-  // A Request's URL is parsed already: this cannot throw but for credentials, which a
-  // Request refuses.
+  // A Request's URL is parsed already, and holds no credentials (a Request refuses them):
+  // checking it cannot throw.
   const targets = requestTargets(setup.allowed, 'kyAuth');
 
   const authorize: BeforeRequestHook = async (request) => {
