@@ -135,12 +135,13 @@ describe('axiosAuth', () => {
     expect(api.seen).to.deep.equal([]);
   });
 
-  it('leaves the config and the Node request of an answered call readable, the token out of them', async () => {
+  it('leaves the config and the Node request of a failed call readable, and the token out of what a log shows', async () => {
     axiosAuth(instance, spec.tokens, { origins: [api.origin] });
-    api.accepted.add(spec.value(1));
-    const response = await instance.get(`${api.origin}/?id=r`);
-    expect(response.request).to.have.property('_header').that.includes(bearer(1));
-    expect(Object.keys(response)).not.to.include('request');
-    expect(response.config.headers.get('Authorization')).to.equal(undefined);
+    const error = await instance.get(`${api.origin}/?id=r`).catch((e: unknown) => e);
+    if (!axios.isAxiosError(error)) throw error;
+    expect(error.request).to.have.property('_header').that.includes(bearer(2));
+    expect(Object.keys(error)).not.to.include('request');
+    expect(error.config?.headers.get('Authorization')).to.equal(undefined);
+    expect(error.config?.httpAgent).to.equal(undefined);
   });
 });

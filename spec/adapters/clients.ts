@@ -60,6 +60,11 @@ export interface ClientUnderTest {
   replaysStreams: boolean;
   /** Whether `error` is how this client reports its caller's abort. */
   isAbort(error: unknown): boolean;
+  /**
+   * Whether a successful response holds Node's request, whose raw headers show the token, as
+   * with a fixed header (axios, got): the adapters keep errors clean, not these.
+   */
+  responseHoldsRequest: boolean;
 }
 
 const CONNECTIONS = 64;
@@ -94,6 +99,7 @@ const isDomAbort = (error: unknown): boolean => error instanceof DOMException &&
 export const clients: ClientUnderTest[] = [
   {
     name: 'authFetch on node-fetch',
+    responseHoldsRequest: false,
     replaysStreams: false,
     isAbort: (error) => (error as Error)?.name === 'AbortError' || (error as { code?: string })?.code === 'ERR_TOKEN_ABORTED',
     create(tokens, options, network = {}) {
@@ -113,6 +119,7 @@ export const clients: ClientUnderTest[] = [
   },
   {
     name: 'authFetch on global fetch',
+    responseHoldsRequest: false,
     replaysStreams: false,
     isAbort: (error) => isDomAbort(error) || (error as { code?: string })?.code === 'ERR_TOKEN_ABORTED',
     create(tokens, options, network = {}) {
@@ -132,6 +139,7 @@ export const clients: ClientUnderTest[] = [
   },
   {
     name: 'undici request',
+    responseHoldsRequest: false,
     replaysStreams: false,
     isAbort: (error) => isDomAbort(error) || (error as Error)?.name === 'AbortError',
     create(tokens, options, network = {}) {
@@ -151,6 +159,7 @@ export const clients: ClientUnderTest[] = [
   },
   {
     name: 'axios',
+    responseHoldsRequest: true,
     replaysStreams: false,
     isAbort: (error) => axios.isCancel(error),
     create(tokens, options, network = {}) {
@@ -174,6 +183,7 @@ export const clients: ClientUnderTest[] = [
   },
   {
     name: 'ky',
+    responseHoldsRequest: false,
     replaysStreams: true,
     isAbort: isDomAbort,
     create(tokens, options, network = {}) {
@@ -199,6 +209,7 @@ export const clients: ClientUnderTest[] = [
   },
   {
     name: 'got',
+    responseHoldsRequest: true,
     replaysStreams: false,
     isAbort: (error) => (error as Error)?.name === 'AbortError',
     create(tokens, options, network = {}) {

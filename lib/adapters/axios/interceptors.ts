@@ -18,6 +18,8 @@ interface Sent {
   url: URL;
   /** Whether every hop so far stayed on the first origin (and so carried the token). */
   onFirstOrigin: boolean;
+  /** The caller's own `beforeRedirect`, which runs after this rule's. */
+  readonly callers: RedirectHook | undefined;
 }
 
 type RedirectHook = (options: { href: string; headers: Record<string, unknown> }, ...rest: unknown[]) => void;
@@ -51,11 +53,12 @@ const AGENTS = ['httpAgent', 'httpsAgent'];
  *   final URL.
  * - A caller's `signal` also aborts the wait for a token: axios then rejects with its own
  *   `CanceledError`, and nothing is sent.
- * - Once a request is answered, its config no longer holds the token, and what leads to
- *   Node's requests (`error.request`, `response.request`, the config's `httpAgent` and
- *   `httpsAgent`, which lead to the headers as sent, this call's or another's) is made
- *   non-enumerable: still readable, but logs and `JSON.stringify` of errors and responses
- *   show no token.
+ * - An error's config no longer holds the token, and what leads to Node's requests
+ *   (`error.request`, `error.response.request`, the config's `httpAgent` and `httpsAgent`,
+ *   which lead to the headers as sent, this call's or another's) is made non-enumerable:
+ *   still readable, but logs and `JSON.stringify` of errors show no token. A successful
+ *   response is left as axios made it: its `request` is Node's, headers included, as with
+ *   a fixed header.
  *
  * @returns a function that removes both interceptors.
  * @throws {TypeError} at once, naming the argument, when `instance`, `tokens` or an option is invalid.
@@ -75,7 +78,6 @@ export function axiosAuth(instance: AxiosInstance, tokens: AdapterTokens, option
   );
   const setup = adapterSetup('axiosAuth', tokens, options);
   const sentBy = new WeakMap<object, Sent>();
-  const redirectHooks = new WeakMap<RedirectHook, RedirectHook | undefined>();
   const targets = requestTargets(setup.allowed, 'axiosAuth');
 
   async function authorize(config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
@@ -101,57 +103,56 @@ export function axiosAuth(instance: AxiosInstance, tokens: AdapterTokens, option
       if (signal?.aborted) return config;
       throw error;
     }
-    const state: Sent = { sent: setup.sentFor(token), url, onFirstOrigin: true };
+    const state: Sent = { sent: setup.sentFor(token), url, onFirstOrigin: true, callers: config.beforeRedirect as RedirectHook | undefined };
     config.headers.set('Authorization', state.sent.header);
     sentBy.set(config, state);
-    // The caller's own hook, not one of ours from an earlier attempt of this call.
-    const own = config.beforeRedirect as RedirectHook | undefined;
-    const callers = own !== undefined && redirectHooks.has(own) ? redirectHooks.get(own) : own;
-    const hook: RedirectHook = (next, ...rest) => {
-      const to = new URL(next.href);
-      state.onFirstOrigin = staysOnFirstOrigin(state.onFirstOrigin, state.url, to);
-      state.url = to;
-      if (!state.onFirstOrigin) dropCredentialHeaders(next.headers);
-      callers?.(next, ...rest);
-    };
-    redirectHooks.set(hook, callers);
-    config.beforeRedirect = hook as NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
+    // Bound rather than a closure: one allocation, and nothing to name, per request.
+    config.beforeRedirect = followHop.bind(undefined, state) as NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
     return config;
   }
 
-  /** The retry a rejected token calls for, if one is due; the request is made secret-free either way. */
-  function settle(config: InternalAxiosRequestConfig | undefined, response: AxiosResponse | undefined): Promise<AxiosResponse> | undefined {
-    if (config === undefined) return undefined;
-    const { httpAgent, httpsAgent } = config;
-    // axios's toJSON() of an error walks its config, agents and their live sockets included,
-    // whatever origin this request went to.
-    hideFields(config, AGENTS);
-    const state = sentBy.get(config);
-    if (state === undefined) return undefined;
-    sentBy.delete(config);
-    if (config.headers?.get('Authorization') === state.sent.header) config.headers.delete('Authorization');
+  /** The retry that a rejection of the token sent with `config` calls for, if one is due. */
+  function retryFor(config: InternalAxiosRequestConfig | undefined, response: AxiosResponse | undefined): Promise<AxiosResponse> | undefined {
+    const state = config === undefined ? undefined : sentBy.get(config);
     // A second rejection is the caller's, as it is.
-    if ((config as unknown as Record<symbol, unknown>)[RETRY] === true) return undefined;
-    if (response === undefined || !state.onFirstOrigin || !rejectsToken(responseOf(response), state.sent.token)) return undefined;
+    if (config === undefined || state === undefined || response === undefined || (config as unknown as Record<symbol, unknown>)[RETRY] === true) return undefined;
+    if (!state.onFirstOrigin || !rejectsToken(responseOf(response), state.sent.token)) return undefined;
     // The copy that was sent: the tokens object may have changed its own since.
     setup.invalidate(state.sent.token);
     if (!isReplayable(config.data)) return undefined;
-    return instance.request({ ...config, httpAgent, httpsAgent, [RETRY]: true } as InternalAxiosRequestConfig);
+    // With the caller's own redirect hook: the retry gets one of this rule's of its own.
+    return instance.request({ ...config, beforeRedirect: state.callers, [RETRY]: true } as unknown as InternalAxiosRequestConfig);
+  }
+
+  /**
+   * Keeps the token out of what an error shows: its config no longer holds it, and Node's
+   * request and the agents, which lead to the headers as sent (this call's, or another's on
+   * the same connection), are made non-enumerable (axios's toJSON() walks the config). Done
+   * for errors only: it reshapes objects, which costs a successful request several µs.
+   */
+  function scrub(error: AxiosError): void {
+    hideFields(error, REQUEST);
+    hideFields(error.response, REQUEST);
+    const { config } = error;
+    if (config === undefined) return;
+    hideFields(config, AGENTS);
+    const state = sentBy.get(config);
+    if (state === undefined) return;
+    if (config.headers?.get('Authorization') === state.sent.header) config.headers.delete('Authorization');
+    // A config sent again (a caller's own retry) gets a redirect rule of its own.
+    config.beforeRedirect = state.callers as unknown as NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
   }
 
   const requestId = instance.interceptors.request.use(authorize);
   const responseId = instance.interceptors.response.use(
-    (response) => {
-      hideFields(response, REQUEST);
-      return settle(response.config, response) ?? response;
-    },
+    // A rejection that validateStatus lets through as a response.
+    (response) => (response.status >= 400 ? retryFor(response.config, response) : undefined) ?? response,
     (error: unknown) => {
       if (!isAxiosError(error)) throw error;
-      hideFields(error, REQUEST);
-      hideFields(error.response, REQUEST);
-      const retry = settle(error.config, error.response);
-      if (retry === undefined) throw error;
-      return retry;
+      const retry = retryFor(error.config, error.response);
+      if (retry !== undefined) return retry;
+      scrub(error);
+      throw error;
     },
   );
   return () => {
@@ -176,6 +177,19 @@ function responseOf(response: AxiosResponse) {
       },
     },
   };
+}
+
+/**
+ * The redirect rule, for axios's Node adapter (follow-redirects): a hop to another origin
+ * than the first, and every hop after it, goes without credentials, and the chain's state
+ * tells whether its final response can reject the token.
+ */
+function followHop(state: Sent, next: { href: string; headers: Record<string, unknown> }, ...rest: unknown[]): void {
+  const to = new URL(next.href);
+  state.onFirstOrigin = staysOnFirstOrigin(state.onFirstOrigin, state.url, to);
+  state.url = to;
+  if (!state.onFirstOrigin) dropCredentialHeaders(next.headers);
+  state.callers?.(next, ...rest);
 }
 
 /** Removes the credential headers from the plain record follow-redirects sends, whatever their case. */

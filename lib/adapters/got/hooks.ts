@@ -3,7 +3,6 @@ import { CREDENTIAL_HEADERS, requestTargets } from '../../http/origins.js';
 import { staysOnFirstOrigin } from '../../http/redirects.js';
 import { isReplayable } from '../../http/request.js';
 import { rejectsToken, type SentToken } from '../../http/token-header.js';
-import { hideFields } from '../hide.js';
 import { adapterSetup, type AdapterOptions, type AdapterTokens } from '../options.js';
 
 /** How {@link gotAuth} is set up. Only `origins` is required. */
@@ -106,9 +105,10 @@ const chainOf = (options: { context: object } | undefined): Chain | undefined =>
  *   token but no retry.
  * - A caller's `signal` also aborts the wait for a token; got rejects with its `AbortError`.
  * - Once a call is answered, fails or is aborted, its options no longer hold the token, and
- *   its response hides Node's request and socket: got's errors and responses show no token.
- *   The stream API (`got.stream`) runs none of the hooks that do this: its errors and
- *   responses may show the token.
+ *   got's errors hide the rest (their `request` and `response` are non-enumerable): they
+ *   show no token. A successful response is left as got made it: its `request` and `req`
+ *   lead to Node's request, headers included, as with a fixed header. The stream API
+ *   (`got.stream`) runs none of these hooks: its errors may show the token.
  *
  * @throws {TypeError} at once, naming the option, when `tokens` or an option is invalid.
  *
@@ -148,15 +148,13 @@ export function gotAuth(tokens: AdapterTokens, options: GotAuthOptions): GotAuth
   };
 
   const retryRejected: AfterResponseHook = (response, retryWithMergedOptions) => {
-    // The response leads to Node's request (`req`, and got's own `request` holding it) and
-    // keep-alive socket (`client`), so to the headers as sent, this call's or another's
-    // (see ../hide.ts). got's errors already hide their `request` so.
-    hideFields(response, ['request', 'req', 'client']);
     const { options } = response.request;
     const chain = chainOf(options);
     const sent = chain?.sent;
     if (chain === undefined || sent === undefined) return response;
     chain.settle();
+    // got's HTTPError for this response shows these options; got hides its `request` and
+    // `response`, which lead to Node's request and its headers as sent.
     forget(options.headers, sent);
     if (!chain.carries || !rejectsToken(responseOf(response), sent.token)) return response;
     // A second rejection is the caller's, as it is, and invalidates nothing.
