@@ -1,9 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { expect } from 'chai';
-import sinon from 'sinon';
 import nodeFetch from 'node-fetch';
-import { TokenStream, authFetch, type FetchFunction, type FetchResponseLike, type Token } from 'rx-token-stream';
-import { recording, reply, type Received, type RecordingServer } from './support.js';
+import { authFetch, type FetchFunction, type FetchResponseLike } from 'rx-token-stream';
+import { authFetchHarness, reply, type Received, type RecordingServer } from './support.js';
 
 const credentials = { cookie: 'session=c00kie', 'proxy-authorization': 'Basic cHJveHk=' };
 
@@ -17,34 +16,14 @@ function released(response: FetchResponseLike): boolean {
 }
 
 describe('authFetch redirect chains', () => {
-  let api: RecordingServer;
-  let foreign: RecordingServer;
-  let tokens: TokenStream;
-  let source: sinon.SinonStub;
-
-  before(async () => {
-    const route = (req: Received, res: ServerResponse): void => {
-      const [path, query = ''] = req.url.split('?');
-      const to = new URLSearchParams(query).get('to');
-      // A body larger than socket buffers: only a client that lets go of it frees the socket.
-      if (path === '/go' && to !== null) res.writeHead(302, { location: to }).end(Buffer.alloc(256 * 1024));
-      else reply(res, path === '/denied' ? 401 : 200);
-    };
-    api = await recording(route);
-    foreign = await recording(route);
-  });
-  after(async () => {
-    await api.close();
-    await foreign.close();
-  });
-  beforeEach(() => {
-    let n = 0;
-    source = sinon.stub().callsFake(async (): Promise<Token> => ({ value: `t${++n}` }));
-    tokens = new TokenStream({ source });
-    api.received.length = 0;
-    foreign.received.length = 0;
-  });
-  afterEach(() => tokens.close());
+  const route = (req: Received, res: ServerResponse): void => {
+    const [path, query = ''] = req.url.split('?');
+    const to = new URLSearchParams(query).get('to');
+    // A body larger than socket buffers: only a client that lets go of it frees the socket.
+    if (path === '/go' && to !== null) res.writeHead(302, { location: to }).end(Buffer.alloc(256 * 1024));
+    else reply(res, path === '/denied' ? 401 : 200);
+  };
+  const harness = authFetchHarness({ api: route, foreign: route });
 
   /** A URL on `server` that redirects to `to`. */
   const go = (server: RecordingServer, to: string): string => `${server.origin}/go?to=${encodeURIComponent(to)}`;
@@ -62,8 +41,8 @@ describe('authFetch redirect chains', () => {
         responses.push(response);
         return response;
       }) as FetchFunction;
-      const fetch = authFetch(tokens, { origins: [api.origin], fetch: send });
-      const res = await fetch(go(api, go(foreign, `${api.origin}/final`)) as never);
+      const fetch = authFetch(harness.tokens, { origins: [harness.api.origin], fetch: send });
+      const res = await fetch(go(harness.api, go(harness.foreign, `${harness.api.origin}/final`)) as never);
       expect(res.status).to.equal(200);
       expect(releasedAtEachSend).to.deep.equal([[], [true], [true, true]]);
     });
@@ -71,28 +50,28 @@ describe('authFetch redirect chains', () => {
 
   describe('once the chain has left its origin', () => {
     it('returns a 401 from a second foreign hop as it is, without invalidating the token', async () => {
-      const fetch = authFetch(tokens, { origins: [api.origin] });
-      const res = await fetch(go(api, go(foreign, `${foreign.origin}/denied`)));
+      const fetch = authFetch(harness.tokens, { origins: [harness.api.origin] });
+      const res = await fetch(go(harness.api, go(harness.foreign, `${harness.foreign.origin}/denied`)));
       expect(res.status).to.equal(401);
-      expect(foreign.received.map((r) => r.url.split('?')[0])).to.deep.equal(['/go', '/denied']);
-      expect(api.received).to.have.length(1);
-      expect(source.callCount).to.equal(1);
+      expect(harness.foreign.received.map((r) => r.url.split('?')[0])).to.deep.equal(['/go', '/denied']);
+      expect(harness.api.received).to.have.length(1);
+      expect(harness.source.callCount).to.equal(1);
     });
 
     it('returns a 401 from the first origin, reached again through foreign hops, as it is', async () => {
-      const fetch = authFetch(tokens, { origins: [api.origin] });
-      const res = await fetch(go(api, go(foreign, `${api.origin}/denied`)));
+      const fetch = authFetch(harness.tokens, { origins: [harness.api.origin] });
+      const res = await fetch(go(harness.api, go(harness.foreign, `${harness.api.origin}/denied`)));
       expect(res.status).to.equal(401);
-      expect(api.received.map((r) => r.url.split('?')[0])).to.deep.equal(['/go', '/denied']);
-      expect(source.callCount).to.equal(1);
+      expect(harness.api.received.map((r) => r.url.split('?')[0])).to.deep.equal(['/go', '/denied']);
+      expect(harness.source.callCount).to.equal(1);
     });
 
     it('sends no Authorization, Cookie or Proxy-Authorization on any later hop, back at the origin included', async () => {
-      const fetch = authFetch(tokens, { origins: [api.origin] });
-      const res = await fetch(go(api, go(foreign, go(foreign, go(api, `${api.origin}/final`)))), { headers: credentials });
+      const fetch = authFetch(harness.tokens, { origins: [harness.api.origin] });
+      const res = await fetch(go(harness.api, go(harness.foreign, go(harness.foreign, go(harness.api, `${harness.api.origin}/final`)))), { headers: credentials });
       expect(res.status).to.equal(200);
-      expect(res.url).to.equal(`${api.origin}/final`);
-      const hops = [...api.received, ...foreign.received].map((r) => [r.headers.host === new URL(api.origin).host ? 'api' : 'foreign', leaked(r)]);
+      expect(res.url).to.equal(`${harness.api.origin}/final`);
+      const hops = [...harness.api.received, ...harness.foreign.received].map((r) => [r.headers.host === new URL(harness.api.origin).host ? 'api' : 'foreign', leaked(r)]);
       expect(hops).to.deep.equal([
         ['api', ['authorization', 'cookie', 'proxy-authorization']],
         ['api', []],
@@ -104,36 +83,36 @@ describe('authFetch redirect chains', () => {
   });
 
   it('adds no token to a request for another origin that the wrapped fetch follows to the allowed one', async () => {
-    const res = await authFetch(tokens, { origins: [api.origin] })(go(foreign, `${api.origin}/final`));
+    const res = await authFetch(harness.tokens, { origins: [harness.api.origin] })(go(harness.foreign, `${harness.api.origin}/final`));
     expect(res.status).to.equal(200);
-    expect(api.received.map((r) => [r.url, r.headers.authorization])).to.deep.equal([['/final', undefined]]);
-    expect(source.callCount).to.equal(0);
+    expect(harness.api.received.map((r) => [r.url, r.headers.authorization])).to.deep.equal([['/final', undefined]]);
+    expect(harness.source.callCount).to.equal(0);
   });
 
   it('rejects at the first redirect with `follow: 0`, and sends nothing further, as node-fetch v3 does', async () => {
-    const direct = await nodeFetch(go(api, `${api.origin}/final`), { follow: 0 }).catch((e: unknown) => e);
+    const direct = await nodeFetch(go(harness.api, `${harness.api.origin}/final`), { follow: 0 }).catch((e: unknown) => e);
     expect(direct).to.have.property('type', 'max-redirect');
-    expect(api.received).to.have.length(1);
-    api.received.length = 0;
-    const error = await authFetch(tokens, { origins: [api.origin] })(go(api, `${api.origin}/final`), { follow: 0 }).catch((e: unknown) => e);
+    expect(harness.api.received).to.have.length(1);
+    harness.api.received.length = 0;
+    const error = await authFetch(harness.tokens, { origins: [harness.api.origin] })(go(harness.api, `${harness.api.origin}/final`), { follow: 0 }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TypeError).with.property('message').that.matches(/more than 0 redirects/);
-    expect(api.received.map((r) => r.url.split('?')[0])).to.deep.equal(['/go']);
+    expect(harness.api.received.map((r) => r.url.split('?')[0])).to.deep.equal(['/go']);
   });
 
   describe('a Location', () => {
     for (const location of ['javascript:alert(1)', 'file:///etc/passwd', 'data:text/plain,x', 'ftp://127.0.0.1/x', 'about:blank']) {
       it(`to ${location.split(':')[0]}: is refused with a TypeError, and nothing follows`, async () => {
-        const error = await authFetch(tokens, { origins: [api.origin] })(go(api, location)).catch((e: unknown) => e);
+        const error = await authFetch(harness.tokens, { origins: [harness.api.origin] })(go(harness.api, location)).catch((e: unknown) => e);
         expect(error).to.be.instanceOf(TypeError).with.property('message').that.matches(/http\(s\) URL/);
-        expect(api.received).to.have.length(1);
+        expect(harness.api.received).to.have.length(1);
       });
     }
 
     it('with credentials: is refused, naming none of them, even on the same origin', async () => {
-      const withUser = `${api.origin.replace('//', '//user:hunter2@')}/final`;
-      const error = await authFetch(tokens, { origins: [api.origin] })(go(api, withUser)).catch((e: unknown) => e);
+      const withUser = `${harness.api.origin.replace('//', '//user:hunter2@')}/final`;
+      const error = await authFetch(harness.tokens, { origins: [harness.api.origin] })(go(harness.api, withUser)).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(TypeError).with.property('message').that.does.not.include('hunter2');
-      expect(api.received).to.have.length(1);
+      expect(harness.api.received).to.have.length(1);
     });
 
     for (const [shape, relative] of [
@@ -141,9 +120,9 @@ describe('authFetch redirect chains', () => {
       ['backslashed', (host: string) => `\\\\${host}/landing`],
     ] as const) {
       it(`that is ${shape} and names another host: is a foreign hop`, async () => {
-        const res = await authFetch(tokens, { origins: [api.origin] })(go(api, relative(new URL(foreign.origin).host)), { headers: credentials });
+        const res = await authFetch(harness.tokens, { origins: [harness.api.origin] })(go(harness.api, relative(new URL(harness.foreign.origin).host)), { headers: credentials });
         expect(res.status).to.equal(200);
-        expect(foreign.received.map((r) => [r.url, leaked(r)])).to.deep.equal([['/landing', []]]);
+        expect(harness.foreign.received.map((r) => [r.url, leaked(r)])).to.deep.equal([['/landing', []]]);
       });
     }
   });

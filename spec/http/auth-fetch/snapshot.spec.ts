@@ -2,8 +2,8 @@ import { Agent as HttpAgent } from 'node:http';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { Request as NodeFetchRequest } from 'node-fetch';
-import { TokenStream, authFetch, type Token } from 'rx-token-stream';
-import { recording, reply, type Received, type RecordingServer } from './support.js';
+import { authFetch } from 'rx-token-stream';
+import { authFetchHarness, reply, type Received, type RecordingServer } from './support.js';
 
 // fetch copies its input when it is called, so a caller may reuse and change its URL, init,
 // headers and body at once. authFetch must send what it was given, and only that: these
@@ -11,37 +11,21 @@ import { recording, reply, type Received, type RecordingServer } from './support
 // awaited) and again while the first attempt is on the wire (before a retry or a 307).
 
 describe('authFetch sends its input as it was when called', () => {
-  let api: RecordingServer;
-  let foreign: RecordingServer;
-  let tokens: TokenStream;
-  let source: sinon.SinonStub;
   /** Runs once, when the api receives its first request of a spec: the caller's changes. */
   let onFirst: (() => void) | undefined;
-
-  before(async () => {
-    api = await recording((req, res) => {
-      const first = api.received.length === 1;
+  const harness = authFetchHarness({
+    api: (req, res) => {
+      const first = harness.api.received.length === 1;
       if (first) onFirst?.();
       const [path, query = ''] = req.url.split('?');
       const to = new URLSearchParams(query).get('to');
       if (path === '/go' && to !== null) res.writeHead(307, { location: to }).end();
       else reply(res, path === '/once' && first ? 401 : 200);
-    });
-    foreign = await recording((_req, res) => reply(res, 200));
-  });
-  after(async () => {
-    await api.close();
-    await foreign.close();
+    },
   });
   beforeEach(() => {
-    let n = 0;
-    source = sinon.stub().callsFake(async (): Promise<Token> => ({ value: `t${++n}` }));
-    tokens = new TokenStream({ source });
-    api.received.length = 0;
-    foreign.received.length = 0;
     onFirst = undefined;
   });
-  afterEach(() => tokens.close());
 
   const seen = (server: RecordingServer, ...fields: (keyof Received['headers'] | 'method' | 'body' | 'path')[]): unknown[][] =>
     server.received.map((r) =>
@@ -50,23 +34,23 @@ describe('authFetch sends its input as it was when called', () => {
 
   describe('a URL object', () => {
     it('changed while the token is awaited: the token goes to the URL of the call, never to the new host', async () => {
-      const url = new URL(`${api.origin}/data`);
-      const pending = authFetch(tokens, { origins: [api.origin] })(url);
-      url.port = String(foreign.port);
+      const url = new URL(`${harness.api.origin}/data`);
+      const pending = authFetch(harness.tokens, { origins: [harness.api.origin] })(url);
+      url.port = String(harness.foreign.port);
       expect((await pending).status).to.equal(200);
-      expect(seen(api, 'path', 'authorization')).to.deep.equal([['/data', 'Bearer t1']]);
-      expect(foreign.received).to.deep.equal([]);
+      expect(seen(harness.api, 'path', 'authorization')).to.deep.equal([['/data', 'Bearer t1']]);
+      expect(harness.foreign.received).to.deep.equal([]);
     });
 
     it('changed during the first attempt: the retry goes to the URL of the call', async () => {
-      const url = new URL(`${api.origin}/once`);
-      onFirst = () => (url.port = String(foreign.port));
-      expect((await authFetch(tokens, { origins: [api.origin] })(url)).status).to.equal(200);
-      expect(seen(api, 'path', 'authorization')).to.deep.equal([
+      const url = new URL(`${harness.api.origin}/once`);
+      onFirst = () => (url.port = String(harness.foreign.port));
+      expect((await authFetch(harness.tokens, { origins: [harness.api.origin] })(url)).status).to.equal(200);
+      expect(seen(harness.api, 'path', 'authorization')).to.deep.equal([
         ['/once', 'Bearer t1'],
         ['/once', 'Bearer t2'],
       ]);
-      expect(foreign.received).to.deep.equal([]);
+      expect(harness.foreign.received).to.deep.equal([]);
     });
   });
 
@@ -83,10 +67,10 @@ describe('authFetch sends its input as it was when called', () => {
           Object.assign(init, { method: 'DELETE', body: 'changed', headers: { 'x-trace': 'replaced' }, redirect: 'error' });
         };
         onFirst = changeAll;
-        const pending = authFetch(tokens, { origins: [api.origin] })(`${api.origin}/once`, init);
+        const pending = authFetch(harness.tokens, { origins: [harness.api.origin] })(`${harness.api.origin}/once`, init);
         changeAll();
         expect((await pending).status).to.equal(200);
-        expect(seen(api, 'method', 'body', 'x-trace', 'authorization')).to.deep.equal([
+        expect(seen(harness.api, 'method', 'body', 'x-trace', 'authorization')).to.deep.equal([
           ['PUT', 'x=1', 'a', 'Bearer t1'],
           ['PUT', 'x=1', 'a', 'Bearer t2'],
         ]);
@@ -100,25 +84,25 @@ describe('authFetch sends its input as it was when called', () => {
       ['global', Request],
     ] as const) {
       it(`(${name}) and its init, changed while its body is buffered: every field is read at call time`, async () => {
-        const request = new RequestClass(`${api.origin}/once`, { method: 'POST', body: 'x=1', headers: { 'x-trace': 'r' } });
+        const request = new RequestClass(`${harness.api.origin}/once`, { method: 'POST', body: 'x=1', headers: { 'x-trace': 'r' } });
         const init = { headers: { 'x-trace': 'i', authorization: 'Basic mine' }, redirect: 'follow' as const };
-        const pending = authFetch(tokens, { origins: [api.origin] })(request as never, init);
+        const pending = authFetch(harness.tokens, { origins: [harness.api.origin] })(request as never, init);
         request.headers.set('x-trace', 'changed');
         init.headers['x-trace'] = 'changed';
         Object.assign(init, { headers: { 'x-trace': 'replaced' }, redirect: 'error' });
         expect((await pending).status).to.equal(200);
-        expect(seen(api, 'method', 'body', 'x-trace', 'authorization')).to.deep.equal([
+        expect(seen(harness.api, 'method', 'body', 'x-trace', 'authorization')).to.deep.equal([
           ['POST', 'x=1', 'i', 'Bearer t1'],
           ['POST', 'x=1', 'i', 'Bearer t2'],
         ]);
       });
 
       it(`(${name}) with headers changed while its body is buffered: its own headers of the call, and our Authorization`, async () => {
-        const request = new RequestClass(`${api.origin}/data`, { method: 'PUT', body: 'x=1', headers: { 'x-trace': 'r', authorization: 'Basic mine' } });
-        const pending = authFetch(tokens, { origins: [api.origin] })(request as never);
+        const request = new RequestClass(`${harness.api.origin}/data`, { method: 'PUT', body: 'x=1', headers: { 'x-trace': 'r', authorization: 'Basic mine' } });
+        const pending = authFetch(harness.tokens, { origins: [harness.api.origin] })(request as never);
         request.headers.set('x-trace', 'changed');
         expect((await pending).status).to.equal(200);
-        expect(seen(api, 'method', 'body', 'x-trace', 'authorization')).to.deep.equal([['PUT', 'x=1', 'r', 'Bearer t1']]);
+        expect(seen(harness.api, 'method', 'body', 'x-trace', 'authorization')).to.deep.equal([['PUT', 'x=1', 'r', 'Bearer t1']]);
       });
     }
   });
@@ -126,10 +110,10 @@ describe('authFetch sends its input as it was when called', () => {
   it("(node-fetch Request) sends with the Request's own node-fetch options, its agent and compress", async () => {
     const agent = new HttpAgent({ keepAlive: false });
     const connect = sinon.spy(agent, 'createConnection');
-    const request = new NodeFetchRequest(`${api.origin}/data`, { agent, compress: false });
-    expect((await authFetch(tokens, { origins: [api.origin] })(request)).status).to.equal(200);
+    const request = new NodeFetchRequest(`${harness.api.origin}/data`, { agent, compress: false });
+    expect((await authFetch(harness.tokens, { origins: [harness.api.origin] })(request)).status).to.equal(200);
     expect(connect.callCount).to.equal(1);
-    expect(seen(api, 'accept-encoding', 'authorization')).to.deep.equal([[undefined, 'Bearer t1']]);
+    expect(seen(harness.api, 'accept-encoding', 'authorization')).to.deep.equal([[undefined, 'Bearer t1']]);
     agent.destroy();
   });
 
@@ -174,15 +158,15 @@ describe('authFetch sends its input as it was when called', () => {
 
     for (const [name, make] of Object.entries(bodies)) {
       it(`${name}, changed after the call and on the wire: the first attempt, the retry and a 307 send the body of the call`, async () => {
-        const fetch = authFetch(tokens, { origins: [api.origin] });
+        const fetch = authFetch(harness.tokens, { origins: [harness.api.origin] });
         for (const path of ['/once', `/go?to=${encodeURIComponent('/final')}`]) {
-          api.received.length = 0;
+          harness.api.received.length = 0;
           const { body, change, sent } = make();
           onFirst = change;
-          const pending = fetch(`${api.origin}${path}`, { method: 'POST', body: body as string });
+          const pending = fetch(`${harness.api.origin}${path}`, { method: 'POST', body: body as string });
           change();
           expect((await pending).status).to.equal(200);
-          expect(api.received.map((r) => r.body), path).to.deep.equal([sent, sent]);
+          expect(harness.api.received.map((r) => r.body), path).to.deep.equal([sent, sent]);
         }
       });
     }
@@ -195,11 +179,11 @@ describe('authFetch sends its input as it was when called', () => {
         form.append('g', 'added');
       };
       onFirst = change;
-      const pending = authFetch(tokens, { origins: [api.origin] })(`${api.origin}/once`, { method: 'POST', body: form as never });
+      const pending = authFetch(harness.tokens, { origins: [harness.api.origin] })(`${harness.api.origin}/once`, { method: 'POST', body: form as never });
       change();
       expect((await pending).status).to.equal(200);
-      expect(api.received).to.have.length(2);
-      for (const { body } of api.received) {
+      expect(harness.api.received).to.have.length(2);
+      for (const { body } of harness.api.received) {
         expect(body).to.match(/name="f"\r\n\r\nkept\r\n/);
         expect(body).not.to.include('changed').and.not.to.include('added');
       }
@@ -207,11 +191,11 @@ describe('authFetch sends its input as it was when called', () => {
   });
 
   it('refuses a URL with credentials for an allowed origin, as fetch does, before asking for a token', async () => {
-    const fetch = authFetch(tokens, { origins: [api.origin] });
-    const withUser = api.origin.replace('//', '//user:hunter2@');
+    const fetch = authFetch(harness.tokens, { origins: [harness.api.origin] });
+    const withUser = harness.api.origin.replace('//', '//user:hunter2@');
     const error = await fetch(`${withUser}/data`).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TypeError).with.property('message').that.does.not.include('hunter2');
-    expect(source.callCount).to.equal(0);
-    expect(api.received).to.deep.equal([]);
+    expect(harness.source.callCount).to.equal(0);
+    expect(harness.api.received).to.deep.equal([]);
   });
 });
