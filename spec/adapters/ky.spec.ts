@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import ky, { type KyResponse } from 'ky';
+import ky, { HTTPError, isTimeoutError, type KyResponse } from 'ky';
 import { TokenError } from 'rx-token-stream';
 import { kyAuth } from 'rx-token-stream/ky';
 import { apiServer, expectNoSecret, specTokens, type ApiServer, type SpecTokens } from './support.js';
@@ -39,7 +39,7 @@ describe('kyAuth', () => {
     expect(spec.source.callCount).to.equal(1);
   });
 
-  it('sends the retry under ky’s timeout, which rejects with fetch’s TimeoutError there', async () => {
+  it('bounds the whole exchange by ky’s timeout, a retry included, and rejects with fetch’s TimeoutError', async () => {
     const client = ky.create({ hooks: kyAuth(spec.tokens, { origins: [api.origin] }), timeout: 300, retry: 0 });
     await spec.tokens.getToken();
     const arrived = api.arrival('slow');
@@ -49,16 +49,48 @@ describe('kyAuth', () => {
     api.hold('slow');
     const error = await pending;
     expect(error).to.be.instanceOf(DOMException).with.property('name', 'TimeoutError');
+    expect(isTimeoutError(error), 'ky takes it for its timeout').to.equal(true);
     expect(tokenAt(api)).to.deep.equal([['slow', bearer(1)], ['slow', bearer(2)]]);
   });
 
-  it('leaves no token in ky’s own TimeoutError, whose request it aborted', async () => {
+  it('bounds the wait for a token by ky’s timeout too', async () => {
+    spec.tokens.close();
+    spec = specTokens();
+    spec.source.returns(new Promise(() => {}));
+    const client = ky.create({ hooks: kyAuth(spec.tokens, { origins: [api.origin] }), timeout: 100, retry: 0 });
+    const error = await client.get(`${api.origin}/?id=never`).catch((e: unknown) => e);
+    expect(isTimeoutError(error)).to.equal(true);
+    expect(api.seen).to.deep.equal([]);
+  });
+
+  it('leaves no token in the request of ky’s errors, a timeout’s and an HTTPError’s', async () => {
     const client = ky.create({ hooks: kyAuth(spec.tokens, { origins: [api.origin] }), timeout: 100, retry: 0 });
     api.accepted.add(spec.value(1));
     api.hold('held');
-    const error = await client.get(`${api.origin}/?id=held`).catch((e: unknown) => e);
-    expect((error as Error).name).to.equal('TimeoutError');
-    expectNoSecret(error, spec.value(1), "ky's TimeoutError");
+    const timedOut = await client.get(`${api.origin}/?id=held`).catch((e: unknown) => e);
+    expect((timedOut as Error).name).to.equal('TimeoutError');
+    expectNoSecret(timedOut, spec.value(1), 'the timeout');
+    api.accepted.clear();
+    const rejected = (await client.get(`${api.origin}/?id=twice`).catch((e: unknown) => e)) as HTTPError;
+    expect(rejected).to.be.instanceOf(HTTPError);
+    expect(rejected.request.headers.get('authorization')).to.equal(null);
+    expectNoSecret(rejected, spec.value(2), "ky's HTTPError");
+  });
+
+  it('answers the request, so that ky runs the beforeRequest hooks listed before it and none after it, for its origins only', async () => {
+    const other = await apiServer();
+    const ran: string[] = [];
+    const mark = (name: string) => (request: Request) => void ran.push(`${name} ${new URL(request.url).port === other.origin.split(':')[2] ? 'other' : 'api'}`);
+    const client = ky
+      .create({ hooks: { beforeRequest: [mark('before'), ...kyAuth(spec.tokens, { origins: [api.origin] }).beforeRequest] } })
+      .extend({ hooks: { beforeRequest: [mark('after')] } });
+    api.accepted.add(spec.value(1));
+    await client.get(`${api.origin}/?id=a`);
+    await client.get(`${other.origin}/?id=b`, { throwHttpErrors: false });
+    expect(ran).to.deep.equal(['before api', 'before other', 'after other']);
+    expect(tokenAt(api)).to.deep.equal([['a', bearer(1)]]);
+    expect(tokenAt(other)).to.deep.equal([['b', undefined]]);
+    await other.close();
   });
 
   it('lets ky retry a token error as it retries a network error, each attempt asking for a token again', async () => {

@@ -43,8 +43,9 @@ describe('client adapters: arguments', () => {
     const mutable = { getToken: async () => (calls.push('first'), { value: 'a' }), invalidate: () => undefined };
     const hooks = kyAuth(mutable, { origins: ['https://api.example.com'] });
     mutable.getToken = async () => (calls.push('second'), { value: 'b' });
-    const request = new Request('https://api.example.com/');
-    await hooks.beforeRequest[0]!(request as never, {} as never, { retryCount: 0 });
-    expect([calls, request.headers.get('authorization')]).to.deep.equal([['first'], 'Bearer a']);
+    const sent: (string | null)[] = [];
+    const fetch = async (request: Request): Promise<Response> => (sent.push(request.headers.get('authorization')), new Response('ok'));
+    await hooks.beforeRequest[0]!(new Request('https://api.example.com/') as never, { fetch } as never, { retryCount: 0 });
+    expect([calls, sent]).to.deep.equal([['first'], ['Bearer a']]);
   });
 });
