@@ -28,6 +28,13 @@ export type { GetTokenOptions, TokenStreamOptions } from './stream-options.js';
  */
 export const isIdle: unique symbol = Symbol('rx-token-stream.isIdle');
 
+/**
+ * Not exported by the package: the token `getToken()` would resolve with at once, now, or
+ * `undefined` when it would wait (none held, expired, closed). For a client adapter that
+ * sends in the same turn when it can, as a fixed header would.
+ */
+export const freshToken: unique symbol = Symbol('rx-token-stream.freshToken');
+
 /** How a refresh ended, handed to the stream once the lane has let go of it. */
 type Outcome = { token: Token } | { error: TokenError };
 
@@ -157,6 +164,15 @@ export class TokenStream {
     this.#waiters.closeAll(closedError());
     this.#current$.complete();
     this.#events.complete();
+  }
+
+  [freshToken](): Token | undefined {
+    const held = this.#current$.value;
+    if (this.#closed || held === undefined) return undefined;
+    const now = this.#setup.scheduler.now();
+    if (isExpired(held, now)) return undefined;
+    this.#refreshIfDue(now);
+    return held;
   }
 
   /** Whether nothing waits on this stream, subscribes to it or refreshes it. */

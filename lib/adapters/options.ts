@@ -6,7 +6,7 @@ import { argumentChecker, checkOptionsObject, optionChecker } from '../options.j
 import { parseOrigins } from '../http/origins.js';
 import { sentTokens, type SentToken } from '../http/token-header.js';
 import type { Token } from '../token.js';
-import type { TokenStream } from '../token-stream.js';
+import { freshToken, TokenStream } from '../token-stream.js';
 
 /**
  * What an adapter needs of its tokens: a {@link TokenStream}, a `TokenStreams` handle
@@ -35,6 +35,11 @@ export interface AdapterOptions {
 export interface AdapterSetup {
   /** The origins that may receive the token, as `URL.origin` spells them. */
   readonly allowed: ReadonlySet<string>;
+  /**
+   * The token `getToken` would resolve with at once, when `tokens` can tell without a
+   * promise (a TokenStream), else `undefined`: then ask `getToken`.
+   */
+  readonly freshToken: () => Token | undefined;
   /** Asks `tokens` for a token: `getToken`, bound to the tokens object it was checked on. */
   readonly getToken: (signal?: AbortSignal | null) => Promise<Token>;
   /** Reports a rejected token: `invalidate`, bound likewise. */
@@ -60,8 +65,10 @@ export function adapterSetup(owner: string, tokens: AdapterTokens, options: Adap
   check(typeof allowInsecureHttp === 'boolean', 'allowInsecureHttp', 'a boolean');
   const allowed = parseOrigins(origins, allowInsecureHttp, owner);
   const { getToken, invalidate } = tokens;
+  const fresh = tokens instanceof TokenStream ? tokens[freshToken] : undefined;
   return {
     allowed,
+    freshToken: fresh === undefined ? () => undefined : () => fresh.call(tokens as TokenStream),
     getToken: (signal) => getToken.call(tokens, signal ? { signal } : undefined),
     invalidate: (token) => invalidate.call(tokens, token),
     sentFor: sentTokens(),

@@ -181,6 +181,28 @@ describe('authInterceptor (undici)', () => {
     expect(api.seen).to.deep.equal([]);
   });
 
+  it('sends the token it holds in the same turn, and none once its tokens are closed', async () => {
+    const dispatcher = agent.compose(authInterceptor(spec.tokens, { origins: [api.origin] }));
+    api.accepted.add(spec.value(1));
+    await spec.tokens.getToken();
+    expect((await request(`${api.origin}/?id=held`, { dispatcher })).statusCode).to.equal(200);
+    spec.tokens.close();
+    const error = await request(`${api.origin}/?id=closed`, { dispatcher }).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(TokenError).with.property('code', 'ERR_TOKEN_CLOSED');
+    expect(tokenAt(api)).to.deep.equal([['held', bearer(1)]]);
+  });
+
+  it('starts the background refresh of a token in its refresh window, and sends it meanwhile', async () => {
+    const dispatcher = agent.compose(authInterceptor(spec.tokens, { origins: [api.origin] }));
+    api.accepted.add(spec.value(1));
+    await spec.tokens.getToken();
+    // Into the default 60 s window before the hour's expiry.
+    spec.clock.advance(3_600_000 - 30_000);
+    expect((await request(`${api.origin}/?id=window`, { dispatcher })).statusCode).to.equal(200);
+    expect(tokenAt(api)).to.deep.equal([['window', bearer(1)]]);
+    expect(spec.source.callCount, 'the background refresh').to.equal(2);
+  });
+
   it('leaves requests to other origins as they are, and asks for no token', async () => {
     const dispatcher = agent.compose(authInterceptor(spec.tokens, { origins: [api.origin] }));
     await request(`${other.origin}/?id=x`, { dispatcher, headers: { authorization: 'Basic mine' } }).then((r) => r.body.text());

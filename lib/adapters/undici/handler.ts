@@ -69,7 +69,7 @@ export class AuthHandler implements LegacyHandler {
   start(): void {
     // Bound rather than an arrow function: no closure to name, one call per request.
     this.#handler.onConnect(abortRequest.bind(undefined, this), this.#context);
-    if (this.#reason === null) void this.#attempt();
+    if (this.#reason === null) this.#attempt();
   }
 
   /** The caller's abort. */
@@ -82,9 +82,17 @@ export class AuthHandler implements LegacyHandler {
     else this.#fail(this.#reason);
   }
 
-  /** Waits for a token and sends. Never rejects: a failure is the caller's error. */
-  async #attempt(): Promise<void> {
+  /** Sends with the token held, or once one is had. */
+  #attempt(): void {
     this.#abortAttempt = null;
+    // A fresh token is sent in this turn, as a fixed header is: no promise to wait on.
+    const fresh = this.#setup.freshToken();
+    if (fresh !== undefined) this.#send(fresh);
+    else void this.#wait();
+  }
+
+  /** Waits for a token and sends. Never rejects: a failure is the caller's error. */
+  async #wait(): Promise<void> {
     let token: Token;
     try {
       token = await this.#setup.getToken();
@@ -92,7 +100,10 @@ export class AuthHandler implements LegacyHandler {
       this.#fail(error as Error);
       return;
     }
-    if (this.#done) return;
+    if (!this.#done) this.#send(token);
+  }
+
+  #send(token: Token): void {
     try {
       this.#sent = this.#setup.sentFor(token);
       const { opts, setToken } = this.#request;
@@ -157,7 +168,7 @@ export class AuthHandler implements LegacyHandler {
       // The rejected response was read to its end, so that its connection can be used again.
       this.#discarding = false;
       this.#retried = true;
-      void this.#attempt();
+      this.#attempt();
       return;
     }
     this.#done = true;
