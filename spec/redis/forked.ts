@@ -12,13 +12,18 @@ export class Forked<Request> {
   readonly exited: Promise<void>;
   readonly #process: ChildProcess;
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  readonly #notices: ((message: object) => void)[] = [];
   #next = 1;
 
   private constructor(child: ChildProcess) {
     this.#process = child;
     this.pid = child.pid as number;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    child.on('message', (reply: ForkedReply) => {
+    child.on('message', (reply: ForkedReply | object) => {
+      if (!('ok' in reply)) {
+        for (const notify of this.#notices.splice(0)) notify(reply);
+        return;
+      }
       const pending = this.#pending.get(reply.id);
       this.#pending.delete(reply.id);
       if (reply.ok) pending?.resolve(reply.result);
@@ -66,6 +71,11 @@ export class Forked<Request> {
     });
   }
 
+  /** Resolves with the next message the fixture sends of its own accord, not as a reply: a point it reached, say. */
+  notice<T extends object>(): Promise<T> {
+    return new Promise((resolve) => this.#notices.push(resolve as (message: object) => void));
+  }
+
   /**
    * Asks the process to tear down with `request`, and waits for it to exit by itself (its
    * IPC channel closed); kills it if it has not within a few seconds, so that it cannot
@@ -79,8 +89,10 @@ export class Forked<Request> {
     clearTimeout(timer);
   }
 
-  kill(): void {
+  /** SIGKILLs the process; resolves once it is gone. */
+  kill(): Promise<void> {
     this.#process.kill('SIGKILL');
+    return this.exited;
   }
 
   get alive(): boolean {

@@ -1,9 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { redisCredentialStore, type RedisCredentialStore } from 'rx-token-stream/redis';
-import { requireRedis } from '../support/redis-server.js';
-import { FleetChild, forkFleet } from './fleet.js';
+import { fleetHarness, type FleetChild } from './fleet.js';
 import { ROTATING_CLIENT_ID, ROTATING_CLIENT_SECRET, startRotatingServer, type HeldRequest, type RotatingServer } from './rotating-server.js';
 
 const LEASE_MS = 600;
@@ -11,54 +8,24 @@ const PER_PROCESS = 250;
 
 describe('refreshTokenGrant when the holder is SIGKILLed (4 processes, Redis, a token server that revokes on reuse)', function () {
   this.timeout(30_000);
-  let url: string;
-  let redis: Redis;
-  let store: RedisCredentialStore;
-  let keyPrefix: string;
-  let children: FleetChild[] = [];
+  const fleet = fleetHarness('crash');
   let server: RotatingServer;
   let key: string;
 
-  before(async function () {
-    url = requireRedis(this);
-    redis = new Redis(url);
-    keyPrefix = `spec-crash-${randomUUID()}:`;
-    store = redisCredentialStore({ redis, keyPrefix });
-    children = await forkFleet(4);
-  });
   beforeEach(async () => {
     // The victim of the last spec is replaced.
-    children = await Promise.all(children.map((child) => (child.alive ? child : FleetChild.fork())));
+    await fleet.replaceKilled();
     key = `user-${randomUUID()}`;
   });
   afterEach(() => server?.close());
-  after(async () => {
-    await Promise.all(children.map((child) => child.leave()));
-    await store?.close();
-    const keys = (await redis?.keys(`${keyPrefix}*`)) ?? [];
-    if (keys.length > 0) await redis.del(...keys);
-    redis?.disconnect();
-  });
 
   /** Sets the fleet up against `server`; the victim (the first child) with its kill point. */
   const setup = (options: { stopAt?: 'before-send' | 'after-save'; reuseGraceMs?: number } = {}): Promise<unknown> =>
-    Promise.all(
-      children.map((child, index) =>
-        child.request({
-          type: 'setup',
-          tokenUrl: server.tokenUrl,
-          clientId: ROTATING_CLIENT_ID,
-          clientSecret: ROTATING_CLIENT_SECRET,
-          redisUrl: url,
-          keyPrefix,
-          leaseMs: LEASE_MS,
-          reuseGraceMs: options.reuseGraceMs ?? 0,
-          timeoutMs: 5_000,
-          ...(index === 0 && options.stopAt !== undefined ? { stopAt: options.stopAt } : {}),
-        }),
-      ),
+    fleet.setup(
+      { tokenUrl: server.tokenUrl, clientId: ROTATING_CLIENT_ID, clientSecret: ROTATING_CLIENT_SECRET, leaseMs: LEASE_MS, reuseGraceMs: options.reuseGraceMs ?? 0, timeoutMs: 5_000 },
+      (index) => (index === 0 && options.stopAt !== undefined ? { stopAt: options.stopAt } : {}),
     );
-  const survivors = (): FleetChild[] => children.slice(1);
+  const survivors = (): FleetChild[] => fleet.children.slice(1);
   const demand = async (invalidate?: string): Promise<string[]> =>
     (
       await Promise.all(
@@ -67,8 +34,10 @@ describe('refreshTokenGrant when the holder is SIGKILLed (4 processes, Redis, a 
     ).flat();
   /** The victim starts the rotation alone, so that it is the holder. */
   const victimDemands = (): void => {
-    children[0]?.request({ type: 'demand', key, count: 25 }).catch(() => {});
+    fleet.children[0]?.request({ type: 'demand', key, count: 25 }).catch(() => {});
   };
+  /** The kill point the victim reaches next. */
+  const victimStops = async (): Promise<string> => (await (fleet.children[0] as FleetChild).notice<{ stopped: string }>()).stopped;
   /** The next request the server holds at `point`; the others pass. */
   const nextHeld = (point: 'before' | 'rotated'): Promise<HeldRequest> =>
     new Promise((resolve) => {
@@ -83,30 +52,30 @@ describe('refreshTokenGrant when the holder is SIGKILLed (4 processes, Redis, a 
 
   it('(a) before its request reaches the token server: the next holder rotates, 0 revocations', async () => {
     server = await startRotatingServer();
-    const start = await store.put(key, { refreshToken: server.mint() });
+    const start = await fleet.store.put(key, { refreshToken: server.mint() });
     await setup({ stopAt: 'before-send' });
-    const stopped = (children[0] as FleetChild).stopped();
+    const stopped = victimStops();
     victimDemands();
     expect(await stopped).to.equal('before-send');
-    await children[0]?.kill();
+    await fleet.children[0]?.kill();
 
     const values = await demand();
     expect(new Set(values).size).to.equal(1);
     expect(values[0]).to.match(/^at-f1-/);
     expect(server.counts).to.deep.include({ requests: 1, rotations: 1, reuses: 0, revocations: 0 });
-    expect((await store.get(key))?.version).to.equal(start + 1);
+    expect((await fleet.store.get(key))?.version).to.equal(start + 1);
   });
 
   it('(b) after the server rotated, before the save, reuseGraceMs 0: 1 more request, then reauth-required everywhere, 1 event, 0 requests until put', async () => {
     server = await startRotatingServer();
     const first = server.mint();
-    await store.put(key, { refreshToken: first });
+    await fleet.store.put(key, { refreshToken: first });
     await setup();
     const held = nextHeld('rotated');
     victimDemands();
     const answer = await held;
-    expect(answer.process).to.equal(String(children[0]?.pid));
-    await children[0]?.kill();
+    expect(answer.process).to.equal(String(fleet.children[0]?.pid));
+    await fleet.children[0]?.kill();
     answer.release();
 
     const failed = await demand();
@@ -120,7 +89,7 @@ describe('refreshTokenGrant when the holder is SIGKILLed (4 processes, Redis, a 
     expect(server.counts.requests, 'no request until store.put').to.equal(2);
     expect(await sourceEvents()).to.deep.equal(['source:reauth-required']);
 
-    await store.put(key, { refreshToken: server.mint() });
+    await fleet.store.put(key, { refreshToken: server.mint() });
     const values = await demand();
     expect(new Set(values).size).to.equal(1);
     expect(values[0]).to.match(/^at-f2-/);
@@ -129,18 +98,18 @@ describe('refreshTokenGrant when the holder is SIGKILLed (4 processes, Redis, a 
 
   it('(b) with reuseGraceMs longer than the lease: the next holder presents it within the grace, 0 revocations', async () => {
     server = await startRotatingServer({ graceMs: 5_000 });
-    const start = await store.put(key, { refreshToken: server.mint() });
+    const start = await fleet.store.put(key, { refreshToken: server.mint() });
     await setup({ reuseGraceMs: 5_000 });
     const held = nextHeld('rotated');
     victimDemands();
     const answer = await held;
-    await children[0]?.kill();
+    await fleet.children[0]?.kill();
     answer.release();
 
     const values = await demand();
     expect(new Set(values).size).to.equal(1);
     expect(server.counts).to.deep.include({ requests: 2, rotations: 2, graceReuses: 1, reuses: 0, revocations: 0 });
-    expect((await store.get(key))?.version).to.equal(start + 1);
+    expect((await fleet.store.get(key))?.version).to.equal(start + 1);
     const next = await demand(values[0]);
     expect(new Set(next).size).to.equal(1);
     expect(server.counts).to.deep.include({ requests: 3, reuses: 0, revocations: 0 });
@@ -148,14 +117,14 @@ describe('refreshTokenGrant when the holder is SIGKILLed (4 processes, Redis, a 
 
   it('(c) after the save: the fleet takes the saved token without a request, and rotates on, 0 revocations', async () => {
     server = await startRotatingServer();
-    const start = await store.put(key, { refreshToken: server.mint() });
+    const start = await fleet.store.put(key, { refreshToken: server.mint() });
     await setup({ stopAt: 'after-save' });
-    const stopped = (children[0] as FleetChild).stopped();
+    const stopped = victimStops();
     victimDemands();
     expect(await stopped).to.equal('after-save');
-    await children[0]?.kill();
+    await fleet.children[0]?.kill();
 
-    const saved = await store.get(key);
+    const saved = await fleet.store.get(key);
     expect(saved?.version).to.equal(start + 1);
     const values = await demand();
     expect(new Set(values)).to.deep.equal(new Set([saved?.accessToken?.value]));

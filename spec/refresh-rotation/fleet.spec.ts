@@ -1,9 +1,5 @@
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { redisCredentialStore, type RedisCredentialStore } from 'rx-token-stream/redis';
-import { requireRedis } from '../support/redis-server.js';
-import { forkFleet, type FleetChild } from './fleet.js';
+import { fleetHarness } from './fleet.js';
 import { CLIENT_ID, CLIENT_SECRET, startProvider, type RotatingProvider } from './provider.js';
 
 const ROUNDS = 20;
@@ -11,51 +7,21 @@ const PER_PROCESS = 250;
 
 describe('refreshTokenGrant across 4 processes sharing redisCredentialStore, against oidc-provider', function () {
   this.timeout(60_000);
-  let url: string;
-  let redis: Redis;
-  let store: RedisCredentialStore;
+  const fleet = fleetHarness('fleet');
   let provider: RotatingProvider;
-  let children: FleetChild[] = [];
-  let keyPrefix: string;
 
-  before(async function () {
-    url = requireRedis(this);
-    redis = new Redis(url);
-    keyPrefix = `spec-fleet-${randomUUID()}:`;
-    store = redisCredentialStore({ redis, keyPrefix });
-    [provider, children] = await Promise.all([startProvider(), forkFleet(4)]);
+  before(async () => {
+    provider = await startProvider();
   });
-  after(async () => {
-    await Promise.all(children.map((child) => child.leave()));
-    await store?.close();
-    const keys = (await redis?.keys(`${keyPrefix}*`)) ?? [];
-    if (keys.length > 0) await redis.del(...keys);
-    redis?.disconnect();
-    await provider?.close();
-  });
+  after(() => provider?.close());
 
   const setup = (options: { ownStore?: { key: string; refreshToken: string } } = {}): Promise<unknown> =>
-    Promise.all(
-      children.map((child) =>
-        child.request({
-          type: 'setup',
-          tokenUrl: provider.tokenUrl,
-          clientId: CLIENT_ID,
-          clientSecret: CLIENT_SECRET,
-          redisUrl: url,
-          keyPrefix,
-          leaseMs: 10_000,
-          reuseGraceMs: 0,
-          timeoutMs: 8_000,
-          ...options,
-        }),
-      ),
-    );
+    fleet.setup({ tokenUrl: provider.tokenUrl, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, leaseMs: 10_000, reuseGraceMs: 0, timeoutMs: 8_000, ...options });
 
   it(`makes ${ROUNDS} grant requests for ${ROUNDS} rotations of 4 × ${PER_PROCESS} demands: 0 reuses, 0 revocations, version ${ROUNDS} higher`, async () => {
     const key = 'user-42';
     const family = await provider.mint();
-    const start = await store.put(key, { refreshToken: family.refreshToken });
+    const start = await fleet.store.put(key, { refreshToken: family.refreshToken });
     provider.reset();
     await setup();
 
@@ -65,7 +31,7 @@ describe('refreshTokenGrant across 4 processes sharing redisCredentialStore, aga
       const invalidate = current;
       const values = (
         await Promise.all(
-          children.map((child) =>
+          fleet.children.map((child) =>
             child.request<string[]>({ type: 'demand', key, count: PER_PROCESS, ...(invalidate === undefined ? {} : { invalidate }) }),
           ),
         )
@@ -80,8 +46,8 @@ describe('refreshTokenGrant across 4 processes sharing redisCredentialStore, aga
 
     expect(provider.counts).to.deep.include({ grantRequests: ROUNDS, rotations: ROUNDS, reuses: 0, revocations: 0, refusals: [] });
     expect(await provider.grantExists(family.grantId)).to.equal(true);
-    expect((await store.get(key))?.version).to.equal(start + ROUNDS);
-    const events = (await Promise.all(children.map((child) => child.request<string[]>({ type: 'events' })))).flat();
+    expect((await fleet.store.get(key))?.version).to.equal(start + ROUNDS);
+    const events = (await Promise.all(fleet.children.map((child) => child.request<string[]>({ type: 'events' })))).flat();
     expect(events.filter((event) => event.startsWith('source:') || event === 'refresh-retry')).to.deep.equal([]);
   });
 
@@ -90,7 +56,7 @@ describe('refreshTokenGrant across 4 processes sharing redisCredentialStore, aga
     const family = await provider.mint({ accountId: 'user-7' });
     provider.reset();
     await setup({ ownStore: { key, refreshToken: family.refreshToken } });
-    const values = (await Promise.all(children.map((child) => child.request<string[]>({ type: 'demand', key, count: PER_PROCESS })))).flat();
+    const values = (await Promise.all(fleet.children.map((child) => child.request<string[]>({ type: 'demand', key, count: PER_PROCESS })))).flat();
 
     expect(provider.counts.grantRequests).to.equal(4);
     expect(provider.counts.reuses).to.be.at.least(1);

@@ -1,94 +1,68 @@
-// The parent's side of a fleet of forked processes (spec/fixtures/rotation-child.ts): each
-// is driven over IPC, tells where it stopped, and can be SIGKILLed.
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import type { RotationChildMessage, RotationChildRequest } from '../fixtures/rotation-child.js';
+// The parent's side of a fleet of forked processes (spec/fixtures/rotation-child.ts) that
+// share a redisCredentialStore: each is driven over IPC, tells where it stopped, and can be
+// SIGKILLed.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { redisCredentialStore, type RedisCredentialStore } from 'rx-token-stream/redis';
+import type { RotationChildRequest } from '../fixtures/rotation-child.js';
+import { Forked } from '../redis/forked.js';
+import { requireRedis } from '../support/redis-server.js';
 
-const CHILD = fileURLToPath(new URL('../fixtures/rotation-child.ts', import.meta.url));
+const FIXTURE = 'rotation-child.ts';
 
-/** One forked process of the fleet. */
-export class FleetChild {
-  readonly pid: number;
-  readonly exited: Promise<void>;
-  readonly #process: ChildProcess;
-  readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  readonly #stops: ((point: string) => void)[] = [];
-  #next = 1;
+/** One forked process of the fleet; its {@link Forked.notice} tells the kill point it reached. */
+export type FleetChild = Forked<RotationChildRequest>;
 
-  private constructor(child: ChildProcess) {
-    this.#process = child;
-    this.pid = child.pid as number;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    child.on('message', (message: RotationChildMessage) => {
-      if ('stopped' in message) {
-        for (const stopped of this.#stops.splice(0)) stopped(message.stopped);
-        return;
-      }
-      const pending = this.#pending.get(message.id);
-      this.#pending.delete(message.id);
-      if (message.ok) pending?.resolve(message.result);
-      else pending?.reject(new Error(message.error));
-    });
-    child.once('exit', (code, signal) => {
-      for (const { reject } of this.#pending.values()) reject(new Error(`child exited (${code ?? signal})`));
-      this.#pending.clear();
-    });
-  }
+/** A child's setup request, less what {@link fleetHarness} fills in: the Redis and its key prefix. */
+export type FleetSetup = Omit<Extract<RotationChildRequest, { type: 'setup' }>, 'type' | 'redisUrl' | 'keyPrefix'>;
 
-  /** Forks a child and waits until it is ready. */
-  static async fork(): Promise<FleetChild> {
-    const child = fork(CHILD, [], {
-      execArgv: ['--import', 'tsx', '--conditions=rx-token-stream-source'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve());
-      child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
-    });
-    return new FleetChild(child);
-  }
-
-  request<T>(request: RotationChildRequest): Promise<T> {
-    const id = this.#next++;
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.#process.send({ id, request });
-    });
-  }
-
-  /** Resolves with the kill point the child reaches next. */
-  stopped(): Promise<string> {
-    return new Promise((resolve) => this.#stops.push(resolve));
-  }
-
-  /** SIGKILLs it and waits until it is gone. */
-  async kill(): Promise<void> {
-    this.#process.kill('SIGKILL');
-    await this.exited;
-  }
-
-  get alive(): boolean {
-    return this.#process.exitCode === null && this.#process.signalCode === null;
-  }
-
-  /** Asks it to close what it opened and leave; kills it if it has not within 5 s. */
-  async leave(): Promise<void> {
-    if (!this.alive) return;
-    const timer = setTimeout(() => this.#process.kill('SIGKILL'), 5_000);
-    await this.request({ type: 'teardown' }).catch(() => {});
-    await this.exited;
-    clearTimeout(timer);
-  }
+/** What {@link fleetHarness} hands each spec. */
+export interface FleetHarness {
+  /** The store the fleet shares, from this process. */
+  readonly store: RedisCredentialStore;
+  /** The forked processes. */
+  readonly children: readonly FleetChild[];
+  /** Forks a new process in place of each one that was killed. */
+  replaceKilled(): Promise<void>;
+  /** Sets every child up with `request` on the fleet's store; `each(index)` adds to one child's request. */
+  setup(request: FleetSetup, each?: (index: number) => Partial<FleetSetup>): Promise<unknown>;
 }
 
-/** Forks `count` children at once; if one fails, the others leave and the failure is thrown. */
-export async function forkFleet(count: number): Promise<FleetChild[]> {
-  const forked = await Promise.allSettled(Array.from({ length: count }, () => FleetChild.fork()));
-  const children = forked.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-  const failed = forked.find((result) => result.status === 'rejected');
-  if (failed !== undefined) {
-    await Promise.all(children.map((child) => child.leave()));
-    throw failed.reason;
-  }
-  return children;
+/**
+ * Registers, in the calling `describe`, the hooks of a fleet of `count` processes that share
+ * a redisCredentialStore on the spec-wide Redis, under a key prefix of its own: the suite
+ * skips without Redis; after it, the fleet leaves and the prefix's keys are deleted.
+ */
+export function fleetHarness(name: string, count = 4): FleetHarness {
+  let url = '';
+  let redis: Redis | undefined;
+  let store: RedisCredentialStore | undefined;
+  let children: FleetChild[] = [];
+  const keyPrefix = `spec-${name}-${randomUUID()}:`;
+  before(async function () {
+    url = requireRedis(this);
+    redis = new Redis(url);
+    store = redisCredentialStore({ redis, keyPrefix });
+    children = await Forked.forkAll<RotationChildRequest>(FIXTURE, count);
+  });
+  after(async () => {
+    await Promise.all(children.map((child) => child.stop({ type: 'teardown' })));
+    await store?.close();
+    const keys = (await redis?.keys(`${keyPrefix}*`)) ?? [];
+    if (keys.length > 0) await redis?.del(...keys);
+    redis?.disconnect();
+  });
+  return {
+    get store() {
+      return store as RedisCredentialStore;
+    },
+    get children() {
+      return children;
+    },
+    async replaceKilled() {
+      children = await Promise.all(children.map((child) => (child.alive ? child : Forked.fork<RotationChildRequest>(FIXTURE))));
+    },
+    setup: (request, each = () => ({})) =>
+      Promise.all(children.map((child, index) => child.request({ type: 'setup', redisUrl: url, keyPrefix, ...request, ...each(index) }))),
+  };
 }
