@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { Observable, asapScheduler, first } from 'rxjs';
 import { TokenStream, type Token, type TokenSourceContext } from 'rx-token-stream';
-import { settle } from './support/marbles.js';
+import { interleave } from './support/interleave.js';
 
 type Op =
   | { kind: 'getToken'; abortable: boolean }
@@ -154,11 +154,7 @@ describe('TokenStream under random interleavings (property)', () => {
           }
         };
 
-        for (const o of ops) void s.schedule(Promise.resolve(o), o.kind).then(run);
-        do {
-          await s.waitIdle();
-          await settle();
-        } while (s.count() > 0);
+        await interleave(s, ops, run);
 
         expect(violations).to.deep.equal([]);
         expect(inFlight, 'calls still in flight').to.equal(0);

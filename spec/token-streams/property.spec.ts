@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { Observable, asapScheduler, type Subscription } from 'rxjs';
 import { TokenStreams, type Token, type TokenSourceContext } from 'rx-token-stream';
-import { settle } from '../support/marbles.js';
+import { interleave } from '../support/interleave.js';
 
 const KEYS = ['k0', 'k1', 'k2', 'k3'];
 
@@ -130,11 +130,7 @@ describe('TokenStreams under random interleavings (property)', () => {
           }
         };
 
-        for (const o of ops) void s.schedule(Promise.resolve(o), o.kind).then(run);
-        do {
-          await s.waitIdle();
-          await settle();
-        } while (s.count() > 0);
+        await interleave(s, ops, run);
         expect(violations).to.deep.equal([]);
         expect(waiters.filter((w) => !w.settled), 'unsettled getToken() calls').to.have.length(0);
         // Every subscriber got its first token or an error; none hangs.
