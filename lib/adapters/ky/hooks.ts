@@ -120,18 +120,19 @@ export function kyAuth(tokens: AdapterTokens, options: KyAuthOptions): KyAuthHoo
  * holds the caller's), or with fetch's `TimeoutError` when ky's `timeout` runs out first.
  */
 class Exchange {
-  readonly #controller = new AbortController();
+  readonly signal: AbortSignal;
   readonly #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly signal = this.#controller.signal;
 
   constructor(caller: AbortSignal, timeoutMs: number | undefined) {
-    const controller = this.#controller;
-    if (caller.aborted) controller.abort(caller.reason);
-    // Left in place: it follows the caller's signal while a body is read, and goes with it.
-    else caller.addEventListener('abort', () => controller.abort(caller.reason), { once: true });
-    if (timeoutMs !== undefined && !controller.signal.aborted) {
-      this.#timer = setTimeout(() => controller.abort(new DOMException(`The request timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    if (timeoutMs === undefined) {
+      this.signal = caller;
+      return;
     }
+    const deadline = new AbortController();
+    this.#timer = setTimeout(() => deadline.abort(new DOMException(`The request timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    // any(), not a listener of ours on the caller's signal: that may be one signal of the
+    // whole application, which would keep a listener for every request it ever saw.
+    this.signal = AbortSignal.any([caller, deadline.signal]);
   }
 
   /** The answer is in (its body may still be read): the timeout no longer runs. */
