@@ -1,45 +1,15 @@
 import { expect } from 'chai';
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { getEventListeners } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { asyncScheduler } from 'rxjs';
 import { TokenStream, type Token } from 'rx-token-stream';
 import { redisShared, type SharedTokenSource } from 'rx-token-stream/redis';
 import { call, until } from './redis/support.js';
-import { settle } from './support/marbles.js';
+import { LONG, LONG_REDIS_DELAYS, killScripts, runsToExit, timers, timersNow } from './support/keep-alive.js';
 import { requireRedis } from './support/redis-server.js';
 
-const LONG = 2_000_000_000;
-const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-
-/** The Timeouts alive now, counted once mocha has armed the test's own timer. */
-async function timersNow(): Promise<number> {
-  await settle();
-  return timers();
-}
-
-/** Forks `script` with the specs' settings; resolves with its output once it exited by itself. */
-async function runsToExit(script: string, env: NodeJS.ProcessEnv = {}): Promise<{ output: string; code: number | null }> {
-  const child = fork(fileURLToPath(new URL(script, import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', '--conditions=rx-token-stream-source'],
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: { ...process.env, ...env },
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { output: output.trim(), code };
-}
-
-const children: ChildProcess[] = [];
-after(() => {
-  // Only if an exit test failed: do not leave a script behind.
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill();
-});
+after(killScripts);
 
 describe('never keeps the process alive (11)', () => {
 
@@ -80,7 +50,7 @@ describe('never keeps the process alive (11)', () => {
 
   it('lets a script that gets a token and returns exit by itself', async function () {
     this.timeout(15_000);
-    const { output, code } = await runsToExit('fixtures/core-keep-alive.ts');
+    const { output, code } = await runsToExit('core-keep-alive.ts');
     expect(output).to.equal('token-3 after 3 calls');
     expect(code).to.equal(0);
   });
@@ -97,15 +67,7 @@ describe('redisShared never keeps the process alive (11)', () => {
 
   // Every delay far longer than a spec: a timer or a listener left behind shows in a count.
   const shared = (source: () => Promise<Token>, key = `keep-alive-${randomUUID()}`): SharedTokenSource =>
-    redisShared(source, {
-      redis,
-      key,
-      sourceTimeoutMs: LONG,
-      lockTtlMs: LONG * 1.5,
-      waitTimeoutMs: LONG,
-      pollMs: LONG,
-      commandTimeoutMs: LONG,
-    });
+    redisShared(source, { redis, key, ...LONG_REDIS_DELAYS });
   const subscribed = async (channel: string): Promise<void> =>
     until(async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1] === 1, 'the waiter subscribes');
 
@@ -155,7 +117,7 @@ describe('redisShared never keeps the process alive (11)', () => {
 
   it('lets a script that shares a token through Redis, waits for another process, and returns exit by itself', async function () {
     this.timeout(15_000);
-    const { output, code } = await runsToExit('fixtures/redis-keep-alive.ts', { REDIS_URL: url });
+    const { output, code } = await runsToExit('redis-keep-alive.ts', { REDIS_URL: url });
     expect(output).to.equal('T1, then from-another-process, after 1 call');
     expect(code).to.equal(0);
   });

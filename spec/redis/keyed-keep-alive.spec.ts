@@ -1,30 +1,16 @@
 // A keyed shared source leaves nothing that keeps the process alive, whatever the number of
 // keys: no timer, no abort listener once its calls settled, no connection after close().
 import { expect } from 'chai';
-import { fork, type ChildProcess } from 'node:child_process';
 import { getEventListeners, setMaxListeners } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import type { Token } from 'rx-token-stream';
 import { redisShared, type KeyedSharedTokenSource } from 'rx-token-stream/redis';
-import { settle } from '../support/marbles.js';
+import { LONG_REDIS_DELAYS, killScripts, runsToExit, timersNow } from '../support/keep-alive.js';
 import { requireRedis } from '../support/redis-server.js';
 import { call, redisHarness, until } from './support.js';
 
-const LONG = 2_000_000_000;
-
-/** The Timeouts alive now, counted once mocha has armed the test's own timer. */
-async function timersNow(): Promise<number> {
-  await settle();
-  return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-}
-
 describe('redisShared with a key function never keeps the process alive', () => {
   const harness = redisHarness();
-  const children: ChildProcess[] = [];
-  after(() => {
-    // Only if the exit test failed: do not leave a script behind.
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill();
-  });
+  after(killScripts);
 
   it('holds no timer and no abort listener once its calls settled: holders, stored tokens, a waiter, an abort, a fallback', async () => {
     let calls = 0;
@@ -36,11 +22,7 @@ describe('redisShared with a key function never keeps the process alive', () => 
         redis: harness.redis,
         key: (tenant) => `orders:${tenant}`,
         keyPrefix,
-        sourceTimeoutMs: LONG,
-        lockTtlMs: LONG * 1.5,
-        waitTimeoutMs: LONG,
-        pollMs: LONG,
-        commandTimeoutMs: LONG,
+        ...LONG_REDIS_DELAYS,
       },
     );
     const tenants = Array.from({ length: 100 }, (_, i) => `tenant-${i}`);
@@ -98,19 +80,8 @@ describe('redisShared with a key function never keeps the process alive', () => 
 
   it('lets a script with a TokenStreams of 50 tenants over a keyed source exit by itself', async function () {
     this.timeout(15_000);
-    const child = fork(fileURLToPath(new URL('../fixtures/redis-keyed-keep-alive.ts', import.meta.url)), [], {
-      execArgv: ['--import', 'tsx', '--conditions=rx-token-stream-source'],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, REDIS_URL: requireRedis(this) },
-    });
-    children.push(child);
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    // The IPC channel would keep the script alive: leave it, as the script's parent would not have one.
-    child.disconnect();
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(output.trim()).to.equal('50 tenants after 50 calls, then from-another-process');
+    const { output, code } = await runsToExit('redis-keyed-keep-alive.ts', { REDIS_URL: requireRedis(this) });
+    expect(output).to.equal('50 tenants after 50 calls, then from-another-process');
     expect(code).to.equal(0);
   });
 });

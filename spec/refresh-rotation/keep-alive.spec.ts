@@ -4,15 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { TokenStreams, memoryCredentialStore, refreshTokenGrant, type CredentialStore } from 'rx-token-stream';
 import { redisCredentialStore } from 'rx-token-stream/redis';
+import { timersNow } from '../support/keep-alive.js';
 import { settle } from '../support/marbles.js';
 import { requireRedis } from '../support/redis-server.js';
 import { ROTATING_CLIENT_ID, ROTATING_CLIENT_SECRET, startRotatingServer, type RotatingServer } from './rotating-server.js';
 import { rejectionOf, until } from './support.js';
-
-const timers = async (): Promise<number> => {
-  await settle();
-  return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-};
 
 describe('refreshTokenGrant keeps nothing alive', () => {
   let server: RotatingServer;
@@ -40,9 +36,9 @@ describe('refreshTokenGrant keeps nothing alive', () => {
   };
 
   it('holds no timer or abort listener after a rotation and an abandoned wait (memory store)', async () => {
-    const before = await timers();
+    const before = await timersNow();
     const signal = await rotateAndWait(memoryCredentialStore());
-    expect(await timers()).to.equal(before);
+    expect(await timersNow()).to.equal(before);
     expect(getEventListeners(signal, 'abort')).to.have.length(0);
   });
 
@@ -52,11 +48,11 @@ describe('refreshTokenGrant keeps nothing alive', () => {
     const keyPrefix = `spec-alive-${randomUUID()}:`;
     try {
       const store = redisCredentialStore({ redis: url, keyPrefix });
-      const before = await timers();
+      const before = await timersNow();
       await rotateAndWait(store);
       await store.close();
       // ioredis closes its sockets, and their timers, a moment after QUIT: poll, bounded.
-      await until(async () => (await timers()) === before, 'the closed connections let go of their timers');
+      await until(async () => (await timersNow()) === before, 'the closed connections let go of their timers');
       expect(await redis.pubsub('NUMSUB', `${keyPrefix}changed`), 'no subscriber left').to.deep.equal([`${keyPrefix}changed`, 0]);
     } finally {
       const keys = await redis.keys(`${keyPrefix}*`);
