@@ -10,12 +10,12 @@ const run = promisify(execFile);
 /** The path of a file in spec/fixtures. */
 export const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
-/** Runs `code` as an ES module in a fresh Node process with the specs' settings; its stdout. */
-export async function inChild(code: string, preload: string[] = []): Promise<string> {
+/** Runs `code` as an ES module in a fresh Node process with the specs' settings, and `env` added to this one's; its stdout. */
+export async function inChild(code: string, preload: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const { stdout } = await run(
     process.execPath,
     [...preload, '--import', 'tsx', '--conditions=rx-token-stream-source', '--input-type=module', '-e', code],
-    { cwd: process.cwd() },
+    { cwd: process.cwd(), env: { ...process.env, ...env } },
   );
   return stdout.trim();
 }
