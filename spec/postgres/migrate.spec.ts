@@ -1,19 +1,9 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import { isPostgresStoreError, type PostgresStoreError } from 'rx-token-stream/postgres';
-import { postgresHarness } from './support.js';
+import { postgresHarness, storeFailure } from './support.js';
 
 const SECRET = 'rt-migrate-must-not-leak-0123456789';
-
-async function storeFailure(call: Promise<unknown>): Promise<PostgresStoreError> {
-  const outcome = await call.then(
-    () => new Error('resolved'),
-    (error: unknown) => error,
-  );
-  expect(isPostgresStoreError(outcome), String(outcome)).to.equal(true);
-  return outcome as PostgresStoreError;
-}
 
 describe('postgresCredentialStore: migrate and the errors of the table', () => {
   const harness = postgresHarness();

@@ -2,22 +2,12 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
-import { isPostgresStoreError, type PostgresCredentialStore, type PostgresStoreError } from 'rx-token-stream/postgres';
+import type { PostgresCredentialStore, PostgresStoreError } from 'rx-token-stream/postgres';
 import { virtualClock } from '../oauth2/support.js';
 import { freePort } from '../support/redis-server.js';
-import { cuttableProxy, postgresHarness, until } from './support.js';
+import { cuttableProxy, postgresHarness, storeFailure, until } from './support.js';
 
 const SECRET = 'rt-outage-must-not-leak';
-
-/** What a call rejected with; fails when it resolved. */
-async function storeFailure(call: Promise<unknown>): Promise<PostgresStoreError> {
-  const outcome = await call.then(
-    () => new Error('resolved'),
-    (error: unknown) => error,
-  );
-  expect(isPostgresStoreError(outcome), String(outcome)).to.equal(true);
-  return outcome as PostgresStoreError;
-}
 
 /** A TCP server on loopback that accepts connections and never says a word. */
 async function blackHole(): Promise<{ url: string; close(): Promise<void> }> {

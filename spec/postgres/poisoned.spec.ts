@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import { isPostgresStoreError } from 'rx-token-stream/postgres';
-import { postgresHarness } from './support.js';
+import { postgresHarness, storeFailure } from './support.js';
 
 const SECRET = 'rt-poison-must-not-leak';
 const GOOD_TOKEN = JSON.stringify({ value: 'at-good', expiresAt: 4_102_444_800_000, type: 'Bearer' });
@@ -111,11 +110,7 @@ describe('postgresCredentialStore: rows it did not write', () => {
       const store = harness.store();
       await write({ name: 'text columns', version: `'3'`, access_token: `'not json ${SECRET}'` });
       expect(await store.get(key)).to.deep.include({ refreshToken: SECRET, version: 3 });
-      const error = await store.put(key, { refreshToken: `${SECRET}-2` }).then(
-        () => undefined,
-        (thrown: unknown) => thrown,
-      );
-      expect(isPostgresStoreError(error), String(error)).to.equal(true);
+      const error = await storeFailure(store.put(key, { refreshToken: `${SECRET}-2` }));
       expect(error).to.include({ step: 'put', retryable: false });
       for (const view of [String(error), inspect(error, { depth: Infinity, showHidden: true }), JSON.stringify(error)]) {
         expect(view).not.to.include(SECRET);

@@ -3,9 +3,16 @@
 // (POSTGRES_URL may name a database that outlives the run), and the stores it made, closed.
 import { randomUUID } from 'node:crypto';
 import { connect, createServer, type Socket } from 'node:net';
+import { expect } from 'chai';
 import pg from 'pg';
 import { requirePostgres } from '../support/postgres-server.js';
-import { postgresCredentialStore, type PostgresCredentialStore, type PostgresCredentialStoreOptions } from 'rx-token-stream/postgres';
+import {
+  isPostgresStoreError,
+  postgresCredentialStore,
+  type PostgresCredentialStore,
+  type PostgresCredentialStoreOptions,
+  type PostgresStoreError,
+} from 'rx-token-stream/postgres';
 
 /** What {@link postgresHarness} hands each spec. */
 export interface PostgresHarness {
@@ -19,6 +26,16 @@ export interface PostgresHarness {
   store(options?: Partial<PostgresCredentialStoreOptions>): PostgresCredentialStore;
   /** A new pool on the server (`pg.Pool` options), ended after the spec. */
   newPool(options?: pg.PoolConfig): pg.Pool;
+}
+
+/** The PostgresStoreError a call rejected with; fails when it resolved or rejected with anything else. */
+export async function storeFailure(call: Promise<unknown>): Promise<PostgresStoreError> {
+  const outcome = await call.then(
+    () => new Error('resolved'),
+    (error: unknown) => error,
+  );
+  expect(isPostgresStoreError(outcome), String(outcome)).to.equal(true);
+  return outcome as PostgresStoreError;
 }
 
 /** Polls a condition on the real server, bounded. */
