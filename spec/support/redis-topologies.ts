@@ -1,6 +1,7 @@
 // Real Redis topologies for the specs of issue 14, started from Debian's binaries on
 // loopback ports and stopped afterwards: a 3-primary cluster with a replica each, and a
-// primary with a replica watched by 3 sentinels.
+// primary with a replica watched by 3 sentinels, whose primary or replica a spec can make
+// hang (SIGSTOP) and resume.
 import { execFile } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -106,8 +107,32 @@ export async function startRedisCluster(): Promise<Topology> {
 /** The name sentinels know the primary by. */
 export const SENTINEL_PRIMARY = 'rx-primary';
 
+/** A running Sentinel topology: {@link startRedisSentinels}. */
+export interface SentinelTopology extends Topology {
+  sentinels: Address[];
+  /**
+   * Stops the data node on `port` (the primary or the replica) answering, as a hung host
+   * would: SIGSTOP, its sockets left open, so that clients wait rather than reconnect.
+   */
+  pause(port: number): void;
+  /** Lets a node that {@link pause} stopped run again (SIGCONT). */
+  resume(port: number): void;
+}
+
+/** The PID of the redis-server on `port`, from its own INFO. */
+async function serverPid(port: number): Promise<number> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true });
+  try {
+    const pid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no process_id in INFO of port ${port}`);
+    return pid;
+  } finally {
+    client.disconnect();
+  }
+}
+
 /** A primary and a replica, watched by 3 sentinels (quorum 2) that fail over within seconds. */
-export async function startRedisSentinels(): Promise<Topology & { sentinels: Address[] }> {
+export async function startRedisSentinels(): Promise<SentinelTopology> {
   const sentinelBinary = binary('redis-sentinel');
   if (sentinelBinary === undefined) throw new Error('redis-sentinel is not on PATH (apt-get install -y redis-sentinel)');
   const dir = mkdtempSync(join(tmpdir(), 'rx-sentinel-'));
@@ -146,7 +171,38 @@ export async function startRedisSentinels(): Promise<Topology & { sentinels: Add
       }
     }, 'the sentinels seeing the replica and each other');
     const nodes = servers.slice(0, 2).map(({ port }) => ({ host: '127.0.0.1', port }));
-    return { nodes, sentinels, stop: () => stopAll(servers) };
+    // Only the data nodes this function started can be paused, each by its own PID.
+    const pids = new Map(await Promise.all(nodes.map(async ({ port }) => [port, await serverPid(port)] as const)));
+    const paused = new Set<number>();
+    const pidOf = (port: number): number => {
+      const pid = pids.get(port);
+      if (pid === undefined) throw new Error(`port ${port} is not a data node of this topology`);
+      return pid;
+    };
+    return {
+      nodes,
+      sentinels,
+      pause: (port) => {
+        process.kill(pidOf(port), 'SIGSTOP');
+        paused.add(port);
+      },
+      resume: (port) => {
+        process.kill(pidOf(port), 'SIGCONT');
+        paused.delete(port);
+      },
+      stop: async () => {
+        // A stopped process would hold its SIGTERM until continued.
+        for (const port of paused) {
+          try {
+            process.kill(pidOf(port), 'SIGCONT');
+          } catch {
+            // it has exited already
+          }
+        }
+        paused.clear();
+        await stopAll(servers);
+      },
+    };
   } catch (error) {
     await stopAll(servers);
     throw error;
