@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import type { PostgresCredentialStore, PostgresStoreError } from 'rx-token-stream/postgres';
 import { virtualClock } from '../oauth2/support.js';
+import { listenOnLoopback } from '../support/loopback.js';
 import { freePort } from '../support/redis-server.js';
 import { cuttableProxy, postgresHarness, storeFailure, until } from './support.js';
 
@@ -16,8 +17,7 @@ async function blackHole(): Promise<{ url: string; close(): Promise<void> }> {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  const port = await listenOnLoopback(server);
   return {
     url: `postgres://u@127.0.0.1:${port}/db`,
     close: () =>

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, createServer, type Socket } from 'node:net';
 import { expect } from 'chai';
 import pg from 'pg';
+import { listenOnLoopback } from '../support/loopback.js';
 import { requirePostgres } from '../support/postgres-server.js';
 import {
   isPostgresStoreError,
@@ -81,8 +82,7 @@ export async function cuttableProxy(url: string): Promise<CuttableProxy> {
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  const port = await listenOnLoopback(server);
   const proxied = new URL(url);
   proxied.hostname = '127.0.0.1';
   proxied.port = String(port);

@@ -4,7 +4,7 @@
 // models and adapter, never faked.
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../support/loopback.js';
 
 export const CLIENT_ID = 'rotation-client';
 // Distinctive, so that a spec finds it wherever it leaks.
@@ -59,11 +59,7 @@ async function quietly<T>(run: () => Promise<T> | T): Promise<T> {
 export async function startProvider(): Promise<RotatingProvider> {
   const { default: Provider } = await quietly(() => import('oidc-provider'));
   const server: Server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = `http://127.0.0.1:${await listenOnLoopback(server)}`;
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const redirect = { redirect_uris: ['http://127.0.0.1/callback'], response_types: ['code'], id_token_signed_response_alg: 'ES256' };
   const provider = await quietly(

@@ -1,5 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+
+/** Has `server` listen on 127.0.0.1, on a port the OS picks; resolves with that port. */
+export async function listenOnLoopback(server: NetServer): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
 
 /** A node:http server listening on an ephemeral 127.0.0.1 port. */
 export interface LoopbackServer {
@@ -16,11 +25,7 @@ export async function listen(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): Promise<LoopbackServer> {
   const server = createServer(handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
   return {
     server,
     port,

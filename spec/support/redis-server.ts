@@ -6,6 +6,7 @@ import { accessSync, constants } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { listenOnLoopback } from './loopback.js';
 
 /** A redis-server this process started. */
 export interface RedisServer {
@@ -49,11 +50,7 @@ export function redisServerBinary(): string | undefined {
 /** A loopback port nothing listens on right now (`--port 0` would disable TCP in Redis). */
 export async function freePort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as { port: number };
+  const port = await listenOnLoopback(server);
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }

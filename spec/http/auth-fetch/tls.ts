@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import { listenOnLoopback } from '../../support/loopback.js';
 
 // A self-signed certificate for 127.0.0.1 and localhost, made for these specs only
 // (EC P-256, self-signed with `openssl ca -selfsign`, valid 2000 to 2100). It
@@ -61,11 +62,7 @@ export async function listenDualScheme(
       process.nextTick(() => socket.resume());
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    front.once('error', reject);
-    front.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = front.address() as AddressInfo;
+  const port = await listenOnLoopback(front);
   return {
     port,
     httpOrigin: `http://127.0.0.1:${port}`,
