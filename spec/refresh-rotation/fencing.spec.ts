@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import {
   TokenStream,
-  memoryCredentialStore,
   refreshTokenGrant,
   type CredentialStore,
   type StoredCredential,
@@ -9,12 +8,14 @@ import {
 } from 'rx-token-stream';
 import { virtualClock } from '../oauth2/support.js';
 import { ROTATING_CLIENT_ID, ROTATING_CLIENT_SECRET, startRotatingServer, type RotatingServer } from './rotating-server.js';
+import { STORE_KINDS, storeOfKind } from './stores.js';
 import { gate, rejectionOf, reports, wrapStore } from './support.js';
 
 const KEY = 'tenant-7';
 const LEASE_MS = 1_000;
 
-describe('refreshTokenGrant fences a holder whose lease ran out (paused, or slower than its lease)', () => {
+for (const kind of STORE_KINDS) describe(`refreshTokenGrant fences a holder whose lease ran out (paused, or slower than its lease) on the ${kind} store`, () => {
+  const stores = storeOfKind(kind);
   let server: RotatingServer;
   let clock: ReturnType<typeof virtualClock>;
   let shared: CredentialStore;
@@ -22,7 +23,7 @@ describe('refreshTokenGrant fences a holder whose lease ran out (paused, or slow
 
   beforeEach(async () => {
     clock = virtualClock(1_700_000_000_000);
-    shared = memoryCredentialStore({ scheduler: clock.scheduler });
+    shared = stores.open({ scheduler: clock.scheduler });
     streams = [];
   });
   afterEach(async () => {
@@ -66,6 +67,7 @@ describe('refreshTokenGrant fences a holder whose lease ran out (paused, or slow
     await reached.wait;
 
     clock.advanceTo(clock.scheduler.now() + LEASE_MS);
+    await stores.leaseRunsOut(KEY);
     const fresh = await holder().getToken();
     expect(await shared.get(KEY)).to.deep.include({ version: 2 });
     const winner = (await shared.get(KEY)) as StoredCredential;
@@ -107,6 +109,7 @@ describe('refreshTokenGrant fences a holder whose lease ran out (paused, or slow
     await reached.wait;
 
     clock.advanceTo(clock.scheduler.now() + LEASE_MS);
+    await stores.leaseRunsOut(KEY);
     const fresh = await holder().getToken();
     resume.open();
 

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import {
   OAuthError,
   TokenStreams,
-  memoryCredentialStore,
   refreshTokenGrant,
   type CredentialStore,
   type KeyedTokenEvent,
@@ -11,11 +10,13 @@ import {
 } from 'rx-token-stream';
 import { virtualClock } from '../oauth2/support.js';
 import { CLIENT_ID, CLIENT_SECRET, PUBLIC_CLIENT_ID, startProvider, type RotatingProvider } from './provider.js';
+import { STORE_KINDS, storeOfKind } from './stores.js';
 import { recordingStore, rejectionOf, reports } from './support.js';
 
 const KEY = 'user-42';
 
-describe('refreshTokenGrant against a real authorization server (oidc-provider, rotation on)', () => {
+for (const kind of STORE_KINDS) describe(`refreshTokenGrant against a real authorization server (oidc-provider, rotation on) on the ${kind} store`, () => {
+  const stores = storeOfKind(kind);
   let provider: RotatingProvider;
   let clock: ReturnType<typeof virtualClock>;
   let store: CredentialStore;
@@ -26,13 +27,13 @@ describe('refreshTokenGrant against a real authorization server (oidc-provider, 
   before(async () => {
     provider = await startProvider();
   });
-  after(() => provider.close());
+  after(() => provider?.close());
   beforeEach(() => {
     provider.reset();
     provider.beforeGrant = undefined;
     clock = virtualClock(1_700_000_000_000);
     saves = [];
-    store = recordingStore(memoryCredentialStore({ scheduler: clock.scheduler }), saves);
+    store = recordingStore(stores.open({ scheduler: clock.scheduler }), saves);
     streams = [];
     events = [];
   });

@@ -2,13 +2,13 @@ import { expect } from 'chai';
 import type { ServerResponse } from 'node:http';
 import {
   TokenStream,
-  memoryCredentialStore,
   refreshTokenGrant,
   type CredentialStore,
   type RefreshTokenGrantOptions,
   type TokenEvent,
 } from 'rx-token-stream';
 import { CLIENT_ID, CLIENT_SECRET, SECRET_FORMS, send, tokenEndpoint, type Received } from '../oauth2/support.js';
+import { STORE_KINDS, storeOfKind } from './stores.js';
 import { expectNoSecrets, rejectionOf, wrapStore } from './support.js';
 
 const KEY = 'user-9';
@@ -22,7 +22,8 @@ const SECRETS = [...SECRET_FORMS, ...forms(REFRESH_TOKEN), ...forms(ROTATED), AC
 /** Everything the request carried: the Basic credential and the form body with the refresh token. */
 const echoOf = ({ headers, body }: Received): string => `${headers.authorization ?? ''} ${body.toString()} ${body.get('refresh_token') ?? ''}`;
 
-describe('refreshTokenGrant keeps refresh tokens, access tokens and the client secret out of errors and events', () => {
+for (const kind of STORE_KINDS) describe(`refreshTokenGrant keeps refresh tokens, access tokens and the client secret out of errors and events on the ${kind} store`, () => {
+  const stores = storeOfKind(kind);
   let answer: (res: ServerResponse, request: Received) => void;
   let endpoint: Awaited<ReturnType<typeof tokenEndpoint>>;
   let store: CredentialStore;
@@ -30,10 +31,10 @@ describe('refreshTokenGrant keeps refresh tokens, access tokens and the client s
   before(async () => {
     endpoint = await tokenEndpoint((res, _index, request) => answer(res, request));
   });
-  after(() => endpoint.close());
+  after(() => endpoint?.close());
   beforeEach(async () => {
     endpoint.received.splice(0);
-    store = memoryCredentialStore();
+    store = stores.open();
     await store.put(KEY, { refreshToken: REFRESH_TOKEN });
     streams = [];
   });

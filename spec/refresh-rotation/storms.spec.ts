@@ -1,20 +1,22 @@
 import { expect } from 'chai';
-import { TokenStream, memoryCredentialStore, refreshTokenGrant, type CredentialStore } from 'rx-token-stream';
+import { TokenStream, refreshTokenGrant, type CredentialStore } from 'rx-token-stream';
 import { CLIENT_ID, CLIENT_SECRET, send, tokenEndpoint } from '../oauth2/support.js';
+import { STORE_KINDS, storeOfKind } from './stores.js';
 import { rejectionOf } from './support.js';
 
 const KEY = 'user-3';
 
-describe('refreshTokenGrant never turns a terminal answer into a storm', () => {
+for (const kind of STORE_KINDS) describe(`refreshTokenGrant never turns a terminal answer into a storm on the ${kind} store`, () => {
+  const stores = storeOfKind(kind);
   let endpoint: Awaited<ReturnType<typeof tokenEndpoint>>;
   let store: CredentialStore;
   before(async () => {
     endpoint = await tokenEndpoint((res) => send(res, 400, { error: 'invalid_grant' }));
   });
-  after(() => endpoint.close());
+  after(() => endpoint?.close());
   beforeEach(async () => {
     endpoint.received.splice(0);
-    store = memoryCredentialStore();
+    store = stores.open();
     await store.put(KEY, { refreshToken: 'rt-storm-1' });
   });
 
