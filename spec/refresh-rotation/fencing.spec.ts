@@ -86,6 +86,29 @@ for (const kind of STORE_KINDS) describe(`refreshTokenGrant fences a holder whos
     expect(server.counts).to.deep.include({ requests: 3, graceReuses: 1, reuses: 0, revocations: 0 });
   });
 
+  it('keeps a new consent (store.put) made while a holder presents: its save, under a lease still held, is refused on the version', async () => {
+    server = await startRotatingServer();
+    await shared.put(KEY, { refreshToken: server.mint() });
+    const [reached, resume] = [gate(), gate()];
+    const paused = wrapStore(shared, {
+      save: async (...args) => {
+        reached.open();
+        await resume.wait;
+        return shared.save(...args);
+      },
+    });
+    const events: TokenEvent[] = [];
+    const presenting = holder(paused, events).getToken();
+    await reached.wait;
+    // The user consents again while the holder's lease still runs: a new family.
+    const consent = server.mint();
+    await shared.put(KEY, { refreshToken: consent });
+    resume.open();
+    await presenting;
+    expect(await shared.get(KEY), 'the new consent stands').to.deep.include({ refreshToken: consent, version: 2 });
+    expect(reports(events)).to.deep.equal(['credential-save-lost']);
+  });
+
   it('never presents a refresh token it read before its lease ran out: another holder saved a newer one meanwhile', async () => {
     server = await startRotatingServer();
     await shared.put(KEY, { refreshToken: server.mint() });
