@@ -6,7 +6,7 @@ import { catchError, first, map, of, type Observable } from 'rxjs';
 import { TokenStreams, isTokenError, type Token } from 'rx-token-stream';
 import { instrument } from 'rx-token-stream/otel';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { deferred, marbles } from '../support/marbles.js';
+import { answering, deferred, marbles } from '../support/marbles.js';
 import { everythingRecorded, telemetry, type Telemetry } from './support.js';
 
 /** The first token's value, or the code of the error instead. */
@@ -49,8 +49,7 @@ describe('otel: refresh spans', () => {
     marbles(({ cold, expectObservable, stream }) => {
       const failing$ = cold<Token>('-#', {}, Object.assign(new Error('upstream said SECRET-IN-CAUSE'), { code: 'ECONNRESET' }));
       const ok$ = cold<Token>('-a', { a: { value: 'SECRET-TOKEN-A', expiresAt: 60_000 } });
-      const source = sinon.stub<[], Observable<Token>>();
-      source.onCall(0).returns(failing$).onCall(1).returns(failing$).onCall(2).returns(ok$);
+      const source = answering(failing$, failing$, ok$);
       const tokens = stream({ source, retry: { count: 2, delayMs: 10, jitter: 0 } });
       instrument(tokens, { tracer: t.tracer, meter: t.meter });
       // Attempts at 0, 1+10 and 12+20; the third answers at 33.

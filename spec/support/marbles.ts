@@ -1,6 +1,8 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { TestScheduler } from 'rxjs/testing';
-import { TokenStream, type TokenEvent, type TokenStreamOptions } from 'rx-token-stream';
+import type { ObservableInput } from 'rxjs';
+import { TokenStream, type Token, type TokenEvent, type TokenSourceContext, type TokenStreamOptions } from 'rx-token-stream';
 
 /** What `testScheduler.run` hands its callback. */
 export type RunHelpers = Parameters<Parameters<TestScheduler['run']>[0]>[0];
@@ -34,6 +36,13 @@ export function marbles(
   } finally {
     for (const tokens of streams) tokens.close();
   }
+}
+
+/** A stub of a source that answers its first call with `answers[0]`, its second with `answers[1]`, and so on. */
+export function answering(...answers: ObservableInput<Token>[]): sinon.SinonStub<[TokenSourceContext], ObservableInput<Token>> {
+  const source = sinon.stub<[TokenSourceContext], ObservableInput<Token>>();
+  answers.forEach((answer, call) => source.onCall(call).returns(answer));
+  return source;
 }
 
 /** A promise whose settling the test controls, for sources that must stay pending. */

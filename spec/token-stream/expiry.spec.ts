@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { catchError, first, map, of } from 'rxjs';
 import { TokenStream, type Token } from 'rx-token-stream';
-import { marbles } from '../support/marbles.js';
+import { answering, marbles } from '../support/marbles.js';
 
 // Times are the TestScheduler's frames (1 frame = 1 ms of virtual time).
 const A: Token = { value: 'A', expiresAt: 200 };
@@ -15,9 +15,7 @@ describe('TokenStream expiry and the refresh window', () => {
       marbles(({ cold, expectObservable, expectSubscriptions, stream, scheduler, events }) => {
         const first$ = cold('a|', values);
         const background$ = cold('----b|', values);
-        const source = sinon.stub();
-        source.onCall(0).returns(first$);
-        source.onCall(1).returns(background$);
+        const source = answering(first$, background$);
         // Lifetime 200, window 60 (less than half of it): due at 140.
         const tokens = stream({ source, refreshWindowMs: 60 });
         expectObservable(tokens.token$, '^ 199ms !').toBe('a 143ms b', values);
@@ -41,9 +39,7 @@ describe('TokenStream expiry and the refresh window', () => {
         const short = { a: { value: 'A', expiresAt: 200 }, b: B };
         const first$ = cold('100ms a|', short);
         const background$ = cold('-b|', short);
-        const source = sinon.stub();
-        source.onCall(0).returns(first$);
-        source.onCall(1).returns(background$);
+        const source = answering(first$, background$);
         const tokens = stream({ source });
         expectObservable(tokens.token$.pipe(first()), '^').toBe('100ms (a|)', short);
         expectObservable(tokens.token$.pipe(first()), '149ms ^').toBe('149ms (a|)', short);
@@ -58,11 +54,7 @@ describe('TokenStream expiry and the refresh window', () => {
         const first$ = cold('a|', long);
         const failing$ = cold('--#', long, new Error('auth server down'));
         const after$ = cold('--b|', long);
-        const source = sinon.stub();
-        source.onCall(0).returns(first$);
-        source.onCall(1).returns(failing$);
-        source.onCall(2).returns(failing$);
-        source.onCall(3).returns(after$);
+        const source = answering(first$, failing$, failing$, after$);
         const tokens = stream({ source, refreshWindowMs: 5_000, retry: { count: 0, delayMs: 2_000 } });
         const served = (at: number): void =>
           expectObservable(
@@ -122,11 +114,7 @@ describe('TokenStream expiry and the refresh window', () => {
         const slow$ = cold<Token>('----------#');
         const failing$ = cold<Token>('-#');
         const after$ = cold('-b|', values);
-        const source = sinon.stub();
-        source.onCall(0).returns(first$);
-        source.onCall(1).returns(slow$);
-        source.onCall(2).returns(failing$);
-        source.onCall(3).returns(after$);
+        const source = answering(first$, slow$, failing$, after$);
         const tokens = stream({ source, refreshWindowMs: 60, retry: { count: 1, delayMs: 5, jitter: 0 } });
         expectObservable(tokens.token$.pipe(first()), '^').toBe('(a|)', values);
         // Background at 195 fails at 205; A expired at 200, so the caller from 201 waits.
@@ -145,9 +133,7 @@ describe('TokenStream expiry and the refresh window', () => {
         const expiring = { a: { value: 'A', expiresAt: 50 }, b: B };
         const first$ = cold('a|', expiring);
         const second$ = cold('---b|', expiring);
-        const source = sinon.stub();
-        source.onCall(0).returns(first$);
-        source.onCall(1).returns(second$);
+        const source = answering(first$, second$);
         const tokens = stream({ source, refreshWindowMs: 0 });
         expectObservable(tokens.token$.pipe(first()), '49ms ^').toBe('49ms (a|)', expiring);
         expectObservable(tokens.token$.pipe(first()), '50ms ^').toBe('50ms ---(b|)', expiring);
@@ -192,9 +178,7 @@ describe('TokenStream: a server-chosen refresh time (refreshAt)', () => {
       const early = { a: { value: 'A', expiresAt: 1_000, refreshAt: 300 }, b: { value: 'B', expiresAt: 100_000 } };
       const first$ = cold('a|', early);
       const background$ = cold('-b|', early);
-      const source = sinon.stub();
-      source.onCall(0).returns(first$);
-      source.onCall(1).returns(background$);
+      const source = answering(first$, background$);
       // The window alone (60 ms before expiry) would be due at 940.
       const tokens = stream({ source, refreshWindowMs: 60 });
       expectObservable(tokens.token$.pipe(first()), '^').toBe('(a|)', early);

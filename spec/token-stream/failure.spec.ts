@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { catchError, first, map, of, type Observable } from 'rxjs';
 import { TokenError, TokenStream, isTokenError, type Token, type TokenSourceContext } from 'rx-token-stream';
-import { marbles } from '../support/marbles.js';
+import { answering, marbles } from '../support/marbles.js';
 
 const B: Token = { value: 'B' };
 
@@ -84,9 +84,7 @@ describe('TokenStream failures', () => {
       marbles(({ cold, expectObservable, expectSubscriptions, stream, scheduler }) => {
         const failing$ = cold<Token>('-#', {}, new Error('down'));
         const ok$ = cold('-b|', { b: B });
-        const source = sinon.stub();
-        source.onCall(0).returns(failing$);
-        source.onCall(1).returns(ok$);
+        const source = answering(failing$, ok$);
         const tokens = stream({ source, retry: { count: 0 } });
         const errors: unknown[] = [];
         const waiter = { error: (error: unknown) => errors.push(error) };
@@ -149,9 +147,7 @@ describe('TokenStream failures', () => {
 
     it('succeeds on a retry after a timed-out attempt', () => {
       marbles(({ cold, expectObservable, stream }) => {
-        const source = sinon.stub();
-        source.onCall(0).returns(cold('-'));
-        source.onCall(1).returns(cold('-b|', { b: B }));
+        const source = answering(cold<Token>('-'), cold('-b|', { b: B }));
         const tokens = stream({ source, timeoutMs: 5, retry: { delayMs: 10, jitter: 0 } });
         expectObservable(outcome(tokens.token$)).toBe('16ms (b|)', { b: 'B' });
       });
@@ -225,11 +221,7 @@ describe('TokenStream: the background retry gate', () => {
       // attempt's gate (5,001 + 1,000).
       const b$ = cold('a|', { a: { value: 'B', expiresAt: 5_301 } });
       const c$ = cold('a|', { a: { value: 'C', expiresAt: 100_000 } });
-      const source = sinon.stub();
-      source.onCall(0).returns(a$);
-      source.onCall(1).returns(failing$);
-      source.onCall(2).returns(b$);
-      source.onCall(3).returns(c$);
+      const source = answering(a$, failing$, b$, c$);
       const tokens = stream({ source, refreshWindowMs: 5_000, retry: { count: 0 } });
       expectObservable(tokens.token$.pipe(first(), map((t) => t.value))).toBe('(a|)', { a: 'A' });
       expectObservable(tokens.token$.pipe(first(), map((t) => t.value)), '5000ms ^').toBe('5000ms (a|)', { a: 'A' });

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import sinon from 'sinon';
 import { firstValueFrom, of } from 'rxjs';
 import { TokenStream, type Token, type TokenEvent, type TokenSource, type TokenSourceContext } from 'rx-token-stream';
-import { deferred, marbles } from '../support/marbles.js';
+import { answering, deferred, marbles } from '../support/marbles.js';
 
 /** A source handing out T1, T2, ... and recording what it was called with. */
 function counting(): { source: TokenSource; contexts: TokenSourceContext[] } {
@@ -79,9 +78,7 @@ describe('TokenStream invalidate', () => {
         const values = { a: { value: 'A', expiresAt: 100 }, b: { value: 'B', expiresAt: 1_000 } };
         const first$ = cold('a|', values);
         const background$ = cold('----b|', values);
-        const source = sinon.stub();
-        source.onCall(0).returns(first$);
-        source.onCall(1).returns(background$);
+        const source = answering(first$, background$);
         const tokens = stream({ source, refreshWindowMs: 10 });
         expectObservable(tokens.token$, '^ 199ms !').toBe('a 93ms b', values);
         scheduler.schedule(() => void tokens.getToken(), 90);

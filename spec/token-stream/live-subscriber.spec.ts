@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { Subscription, asyncScheduler, map, type SchedulerLike } from 'rxjs';
 import { TokenStream, type Token } from 'rx-token-stream';
-import { marbles, settle } from '../support/marbles.js';
+import { answering, marbles, settle } from '../support/marbles.js';
 
 // Times are the TestScheduler's frames (1 frame = 1 ms of virtual time).
 describe('TokenStream: a live token$ subscriber is demand (16)', () => {
@@ -28,9 +28,7 @@ describe('TokenStream: a live token$ subscriber is demand (16)', () => {
     marbles(({ cold, expectObservable, expectSubscriptions, stream }) => {
       const a$ = cold('a|', { a: { value: 'A', expiresAt: 50 } });
       const b$ = cold('--b|', { b: { value: 'B', expiresAt: 1_000 } });
-      const source = sinon.stub();
-      source.onCall(0).returns(a$);
-      source.onCall(1).returns(b$);
+      const source = answering(a$, b$);
       // refreshWindowMs 0: nothing is due before expiry, so the expiry itself is the moment.
       const tokens = stream({ source, refreshWindowMs: 0 });
       expectObservable(tokens.token$.pipe(map((token) => token.value)), '^ 99ms !').toBe('a 51ms b', { a: 'A', b: 'B' });
@@ -45,10 +43,7 @@ describe('TokenStream: a live token$ subscriber is demand (16)', () => {
       const a$ = cold('a|', { a: { value: 'A', expiresAt: 50 } });
       const failing$ = cold<Token>('-#', {}, new Error('auth server down'));
       const b$ = cold('-b|', { b: { value: 'B', expiresAt: 100_000 } });
-      const source = sinon.stub();
-      source.onCall(0).returns(a$);
-      source.onCall(1).returns(failing$);
-      source.onCall(2).returns(b$);
+      const source = answering(a$, failing$, b$);
       const tokens = stream({ source, refreshWindowMs: 0, retry: { count: 0, delayMs: 10 } });
       // A expires at 50; the refresh fails at 51; the next try waits 1 s (the background floor).
       expectObservable(tokens.token$.pipe(map((token) => token.value)), '^ 1999ms !').toBe('a 1051ms b', { a: 'A', b: 'B' });
