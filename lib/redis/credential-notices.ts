@@ -1,8 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import { KeyWaiters } from '../key-waiters.js';
-import { quit, within, type RedisClientLike } from './connection.js';
-
-const noop = (): void => {};
+import type { RedisClientLike } from './connection.js';
+import { Subscriber } from './subscriber.js';
 
 /**
  * The change notices of one credential store: one subscriber connection and one channel for
@@ -13,21 +12,13 @@ const noop = (): void => {};
  * and read again; a subscription that fails leaves them to that.
  */
 export class CredentialNotices {
-  readonly #createSubscriber: () => RedisClientLike;
-  readonly #channel: string;
-  readonly #timeoutMs: number;
-  readonly #scheduler: SchedulerLike;
   readonly #waiters: KeyWaiters;
-  #subscriber: RedisClientLike | undefined;
-  #subscribed: Promise<void> | undefined;
+  readonly #subscriber: Subscriber;
   #closed = false;
 
   constructor(createSubscriber: () => RedisClientLike, channel: string, timeoutMs: number, scheduler: SchedulerLike) {
-    this.#createSubscriber = createSubscriber;
-    this.#channel = channel;
-    this.#timeoutMs = timeoutMs;
-    this.#scheduler = scheduler;
     this.#waiters = new KeyWaiters(scheduler);
+    this.#subscriber = new Subscriber(createSubscriber, { channel }, (_channel, key) => this.#waiters.wake(key), timeoutMs, scheduler);
   }
 
   /**
@@ -37,7 +28,7 @@ export class CredentialNotices {
   next(key: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted || this.#closed) return Promise.resolve();
     const waiting = this.#waiters.wait(key, timeoutMs, signal);
-    void within(this.#subscribe(), this.#timeoutMs, this.#scheduler, 'subscribe').catch(noop);
+    void this.#subscriber.subscribed();
     return waiting;
   }
 
@@ -45,28 +36,6 @@ export class CredentialNotices {
   async close(): Promise<void> {
     this.#closed = true;
     this.#waiters.wakeAll();
-    const subscriber = this.#subscriber;
-    this.#subscriber = undefined;
-    if (subscriber !== undefined) await quit(subscriber, this.#timeoutMs, this.#scheduler);
-  }
-
-  #subscribe(): Promise<void> {
-    if (this.#subscriber === undefined) {
-      this.#subscriber = this.#createSubscriber();
-      this.#subscriber.on('message', (channel: string, key: string) => {
-        if (channel !== this.#channel) return;
-        this.#waiters.wake(key);
-      });
-    }
-    if (this.#subscribed === undefined) {
-      const subscribed = this.#subscriber.subscribe(this.#channel).then(noop);
-      this.#subscribed = subscribed;
-      // After a failure the next waiter tries again; ioredis resubscribes by itself after a
-      // reconnection once a subscription has worked.
-      subscribed.catch(() => {
-        if (this.#subscribed === subscribed) this.#subscribed = undefined;
-      });
-    }
-    return this.#subscribed;
+    await this.#subscriber.close();
   }
 }

@@ -1,11 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
-import { quit, within, type RedisClientLike } from './connection.js';
+import type { RedisClientLike } from './connection.js';
 import { tokenKeyOf } from './keys.js';
-
-const noop = (): void => {};
-
-/** What the subscriber connection listens to: one channel, or one pattern for every key. */
-export type Subscription = { channel: string } | { pattern: string };
+import { Subscriber, type Subscription } from './subscriber.js';
 
 /**
  * The announcements of new tokens, for every waiter of one shared source: one subscriber
@@ -17,21 +13,12 @@ export type Subscription = { channel: string } | { pattern: string };
  * subscription that fails leaves them polling.
  */
 export class Notifications {
-  readonly #createSubscriber: () => RedisClientLike;
-  readonly #subscription: Subscription;
-  readonly #timeoutMs: number;
-  readonly #scheduler: SchedulerLike;
+  readonly #subscriber: Subscriber;
   // Only keys with a waiter now: held at rest, a key costs nothing here.
   readonly #waiters = new Map<string, Set<() => void>>();
-  #subscriber: RedisClientLike | undefined;
-  #subscribed: Promise<void> | undefined;
-  #closed = false;
 
   constructor(createSubscriber: () => RedisClientLike, subscription: Subscription, timeoutMs: number, scheduler: SchedulerLike) {
-    this.#createSubscriber = createSubscriber;
-    this.#subscription = subscription;
-    this.#timeoutMs = timeoutMs;
-    this.#scheduler = scheduler;
+    this.#subscriber = new Subscriber(createSubscriber, subscription, (channel) => this.#announced(channel), timeoutMs, scheduler);
   }
 
   /**
@@ -48,17 +35,14 @@ export class Notifications {
       own.delete(wake);
       if (own.size === 0 && this.#waiters.get(tokenKey) === own) this.#waiters.delete(tokenKey);
     };
-    if (!this.#closed) await within(this.#subscribe(), this.#timeoutMs, this.#scheduler, 'subscribe').catch(noop);
+    await this.#subscriber.subscribed();
     return stop;
   }
 
   /** Forgets every waiter and closes the subscriber connection. Idempotent. */
   async close(): Promise<void> {
-    this.#closed = true;
     this.#waiters.clear();
-    const subscriber = this.#subscriber;
-    this.#subscriber = undefined;
-    if (subscriber !== undefined) await quit(subscriber, this.#timeoutMs, this.#scheduler);
+    await this.#subscriber.close();
   }
 
   // The message itself is not read: the channel names the key, and anyone may publish.
@@ -66,32 +50,5 @@ export class Notifications {
     const tokenKey = tokenKeyOf(channel);
     const waiters = tokenKey === undefined ? undefined : this.#waiters.get(tokenKey);
     if (waiters !== undefined) for (const wake of [...waiters]) wake();
-  }
-
-  #subscribe(): Promise<void> {
-    const subscription = this.#subscription;
-    if (this.#subscriber === undefined) {
-      this.#subscriber = this.#createSubscriber();
-      if ('channel' in subscription) {
-        this.#subscriber.on('message', (channel: string) => {
-          if (channel === subscription.channel) this.#announced(channel);
-        });
-      } else {
-        this.#subscriber.on('pmessage', (pattern: string, channel: string) => {
-          if (pattern === subscription.pattern) this.#announced(channel);
-        });
-      }
-    }
-    if (this.#subscribed === undefined) {
-      const subscriber = this.#subscriber;
-      const subscribed = ('channel' in subscription ? subscriber.subscribe(subscription.channel) : subscriber.psubscribe(subscription.pattern)).then(noop);
-      this.#subscribed = subscribed;
-      // After a failure the next waiter tries again; ioredis resubscribes by itself after
-      // a reconnection once a subscription has worked.
-      subscribed.catch(() => {
-        if (this.#subscribed === subscribed) this.#subscribed = undefined;
-      });
-    }
-    return this.#subscribed;
   }
 }
