@@ -14,6 +14,7 @@ import { channelPattern, keysOf, redisKeyOf, type SharedKeys } from './keys.js';
 import { Notifications } from './notifications.js';
 import { callLimits, type CallLimits, type ResolvedOptions } from './options.js';
 import { pause, whenAborted } from './pause.js';
+import { ReplacedTokens } from './replaced-tokens.js';
 import { readShared, releaseIfOwner, takeLock, writeIfOwner, type SharedState } from './scripts.js';
 import { MAX_STORED_BYTES, parseStored, storedForm, type StoredToken } from './stored-token.js';
 import { WaitingRoom } from './waiting-room.js';
@@ -34,6 +35,7 @@ export class SharedSource {
   // Aborted by close(): it ends every wait and every source call still running.
   readonly #closing = new AbortController();
   readonly #running = new Set<Promise<Token>>();
+  readonly #replaced = new ReplacedTokens();
   #degraded = false;
 
   constructor(source: TokenSource, options: ResolvedOptions) {
@@ -89,6 +91,7 @@ export class SharedSource {
     if (this.#closing.signal.aborted) throw sharedSourceClosedError();
     const { pollMs, key, keyPrefix } = this.#options;
     const keys = keysOf(keyPrefix, redisKeyOf(key, context.key));
+    if (context.previous !== undefined) this.#replaced.add(keys.tokenKey, context.previous.value);
     const signals = [context.signal, this.#closing.signal];
     const streamDeadline = this.#streamDeadline(context);
     const limits = callLimits(this.#options, streamDeadline - this.#scheduler.now());
@@ -98,7 +101,7 @@ export class SharedSource {
       for (;;) {
         const roundAt = this.#scheduler.now();
         const { raw, lock } = await this.#read(keys, 'read');
-        const stored = this.#usable(raw, context);
+        const stored = this.#usable(raw, keys);
         if (stored !== undefined) return this.#shared(stored.token, context);
         // A lock no process of the fleet wrote would never be released: waiting for it
         // would fail every demand, so the source is called directly, and that is reported.
@@ -107,14 +110,14 @@ export class SharedSource {
         if (lock === 'free' && (await this.#connection.send('lock', takeLock(keys, owner, limits.lockTtlMs)))) {
           // Another process may have stored a token and released its lock between our
           // read and our SET NX: look again before calling the auth server.
-          const current = this.#usable((await this.#read(keys, 'read')).raw, context);
+          const current = this.#usable((await this.#read(keys, 'read')).raw, keys);
           if (current === undefined) return await this.#refreshHolding(keys, owner, context, limits);
           await this.#release(keys, owner);
           return this.#shared(current.token, context);
         }
         const found = await this.#waiting.wait({
           keys,
-          usable: (polled) => this.#usable(polled, context),
+          usable: (polled) => this.#usable(polled, keys),
           deadline,
           waitTimeoutMs,
           signal: context.signal,
@@ -156,7 +159,7 @@ export class SharedSource {
       if (written) return this.#shared(token, context);
       // Our lock expired while we called the source, and the process that took over may
       // have stored a newer token: serve that one, so that the fleet converges on it.
-      const newer = this.#usable((await this.#read(keys, 'read')).raw, context);
+      const newer = this.#usable((await this.#read(keys, 'read')).raw, keys);
       return this.#shared(newer?.token ?? token, context);
     } catch (error) {
       if (!isRedisUnavailableError(error)) throw error;
@@ -203,13 +206,14 @@ export class SharedSource {
 
   /**
    * The stored token, when it is one the stream accepts, not within its expiry margin (see
-   * `expiryMargin`), and not the token the caller is replacing.
+   * `expiryMargin`), and not one this process asked to replace: the caller's `previous`, or
+   * an earlier one that Redis kept through an outage (see {@link ReplacedTokens}).
    */
-  #usable(raw: string | null, context: TokenSourceContext): StoredToken | undefined {
+  #usable(raw: string | null, keys: SharedKeys): StoredToken | undefined {
     const now = this.#scheduler.now();
     const stored = parseStored(raw, now);
     if (stored === undefined || now >= stored.servedUntil) return undefined;
-    return stored.token.value === context.previous?.value ? undefined : stored;
+    return this.#replaced.has(keys.tokenKey, stored.token.value) ? undefined : stored;
   }
 
   #shared(token: Token, context: TokenSourceContext): Token {
