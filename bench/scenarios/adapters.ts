@@ -102,7 +102,7 @@ function pairs(tokens: TokenStream, origin: string, authorization: string): Pair
 export const adapters: Scenario = async ({ quick, progress }) => {
   // Many short rounds rather than a few long ones: on a shared machine the load changes by
   // the second, and the median of many paired ratios shrugs off the rounds it hit.
-  const [requests, repeats] = quick ? [200, 2] : [500, 40];
+  const [requests, repeats] = quick ? [200, 2] : [500, 60];
   const partner = await startPartner();
   try {
     const tokens = new TokenStream({ source: () => partner.authCall(), scheduler: clockScheduler });
