@@ -65,7 +65,9 @@ export function adapterSetup(owner: string, tokens: AdapterTokens, options: Adap
   check(typeof allowInsecureHttp === 'boolean', 'allowInsecureHttp', 'a boolean');
   const allowed = parseOrigins(origins, allowInsecureHttp, owner);
   const { getToken, invalidate } = tokens;
-  const fresh = tokens instanceof TokenStream ? tokens[freshToken] : undefined;
+  // Only a TokenStream whose getToken is TokenStream's own: a subclass that overrides it (to
+  // log, to count) is asked through it, every time.
+  const fresh = tokens instanceof TokenStream && getToken === TokenStream.prototype.getToken ? tokens[freshToken] : undefined;
   return {
     allowed,
     freshToken: fresh === undefined ? () => undefined : () => fresh.call(tokens as TokenStream),

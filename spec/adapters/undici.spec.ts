@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { Agent, fetch as undiciFetch, interceptors, request, type Dispatcher } from 'undici';
-import { TokenError } from 'rx-token-stream';
+import { TokenError, TokenStream, type GetTokenOptions, type Token } from 'rx-token-stream';
 import { authInterceptor } from 'rx-token-stream/undici';
 import { listen } from '../support/loopback.js';
 import { apiServer, specTokens, type ApiServer, type SpecTokens } from './support.js';
@@ -190,6 +190,25 @@ describe('authInterceptor (undici)', () => {
     const error = await request(`${api.origin}/?id=closed`, { dispatcher }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TokenError).with.property('code', 'ERR_TOKEN_CLOSED');
     expect(tokenAt(api)).to.deep.equal([['held', bearer(1)]]);
+  });
+
+  it('asks a TokenStream subclass that overrides getToken through it, for every request', async () => {
+    let asked = 0;
+    class Counting extends TokenStream {
+      override getToken(options?: GetTokenOptions): Promise<Token> {
+        asked += 1;
+        return super.getToken(options);
+      }
+    }
+    const counting = new Counting({ source: async () => ({ value: 'counted-token', expiresAt: Date.now() + 60_000 }) });
+    try {
+      const dispatcher = agent.compose(authInterceptor(counting, { origins: [api.origin] }));
+      api.accepted.add('counted-token');
+      for (const id of ['a', 'b', 'c']) expect((await request(`${api.origin}/?id=${id}`, { dispatcher })).statusCode).to.equal(200);
+      expect(asked).to.equal(3);
+    } finally {
+      counting.close();
+    }
   });
 
   it('starts the background refresh of a token in its refresh window, and sends it meanwhile', async () => {
