@@ -4,7 +4,7 @@ import { TokenStreams } from 'rx-token-stream';
 import { listenDualScheme } from '../http/auth-fetch/tls.js';
 import { listen } from '../support/loopback.js';
 import { clients } from './clients.js';
-import { apiServer, expectNoSecret, specTokens, type ApiServer, type SpecTokens } from './support.js';
+import { adapterHarness, apiServer, expectNoSecret, specTokens, tokenAt, type ApiServer } from './support.js';
 
 const count = <T>(items: T[]): Map<T, number> => items.reduce((map, item) => map.set(item, (map.get(item) ?? 0) + 1), new Map<T, number>());
 
@@ -12,84 +12,73 @@ const count = <T>(items: T[]): Map<T, number> => items.reduce((map, item) => map
 // servers received is what the assertions count.
 for (const client of clients) {
   describe(`conformance: ${client.name}`, () => {
-    let api: ApiServer;
-    let spec: SpecTokens;
-    const bearer = (n: number): string => `Bearer ${spec.value(n)}`;
-
-    beforeEach(async () => {
-      api = await apiServer();
-      spec = specTokens();
-    });
-    afterEach(async () => {
-      spec.tokens.close();
-      await api.close();
-    });
+    const h = adapterHarness();
 
     it('serves 1,000 parallel requests on an expired token with 1 source call and none failed', async () => {
-      const sender = client.create(spec.tokens, { origins: [api.origin] });
-      api.accepted.add(spec.value(1));
-      expect((await sender.send(`${api.origin}/?id=warm`)).status).to.equal(200);
-      spec.clock.advance(2 * 3_600_000);
-      api.accepted.add(spec.value(2));
-      const outcomes = await Promise.all(Array.from({ length: 1_000 }, (_, i) => sender.send(`${api.origin}/?id=e${i}`)));
+      const sender = client.create(h.spec.tokens, { origins: [h.api.origin] });
+      h.api.accepted.add(h.spec.value(1));
+      expect((await sender.send(`${h.api.origin}/?id=warm`)).status).to.equal(200);
+      h.spec.clock.advance(2 * 3_600_000);
+      h.api.accepted.add(h.spec.value(2));
+      const outcomes = await Promise.all(Array.from({ length: 1_000 }, (_, i) => sender.send(`${h.api.origin}/?id=e${i}`)));
       expect(count(outcomes.map((o) => o.status))).to.deep.equal(new Map([[200, 1_000]]));
-      expect(spec.source.callCount).to.equal(2);
-      const expired = api.seen.filter((s) => s.id.startsWith('e'));
-      expect(count(expired.map((s) => s.authorization))).to.deep.equal(new Map([[bearer(2), 1_000]]));
+      expect(h.spec.source.callCount).to.equal(2);
+      const expired = h.api.seen.filter((s) => s.id.startsWith('e'));
+      expect(count(expired.map((s) => s.authorization))).to.deep.equal(new Map([[h.bearer(2), 1_000]]));
       await sender.close();
     });
 
     it('meets a 401 storm of 1,000 with 1 refresh, none failed and at most 2 attempts each', async () => {
-      const sender = client.create(spec.tokens, { origins: [api.origin] });
-      await spec.tokens.getToken();
-      api.accepted.add(spec.value(2));
-      const outcomes = await Promise.all(Array.from({ length: 1_000 }, (_, i) => sender.send(`${api.origin}/?id=s${i}`)));
+      const sender = client.create(h.spec.tokens, { origins: [h.api.origin] });
+      await h.spec.tokens.getToken();
+      h.api.accepted.add(h.spec.value(2));
+      const outcomes = await Promise.all(Array.from({ length: 1_000 }, (_, i) => sender.send(`${h.api.origin}/?id=s${i}`)));
       expect(count(outcomes.map((o) => o.status))).to.deep.equal(new Map([[200, 1_000]]));
-      expect(spec.source.callCount).to.equal(2);
-      const attempts = api.attempts();
+      expect(h.spec.source.callCount).to.equal(2);
+      const attempts = h.api.attempts();
       expect(attempts.size).to.equal(1_000);
       expect(Math.max(...attempts.values())).to.equal(2);
       await sender.close();
     });
 
     it('returns a second rejection to the caller, after 2 attempts and 1 refresh', async () => {
-      const sender = client.create(spec.tokens, { origins: [api.origin] });
-      const outcome = await sender.send(`${api.origin}/?id=twice`);
+      const sender = client.create(h.spec.tokens, { origins: [h.api.origin] });
+      const outcome = await sender.send(`${h.api.origin}/?id=twice`);
       expect(outcome.status).to.equal(401);
-      expect(api.seen.map((s) => s.authorization)).to.deep.equal([bearer(1), bearer(2)]);
-      expect(spec.source.callCount).to.equal(2);
+      expect(h.api.seen.map((s) => s.authorization)).to.deep.equal([h.bearer(1), h.bearer(2)]);
+      expect(h.spec.source.callCount).to.equal(2);
       await sender.close();
     });
 
     it('makes no new refresh for a late 401 of a token already replaced', async () => {
-      const sender = client.create(spec.tokens, { origins: [api.origin] });
-      await spec.tokens.getToken();
-      const release = api.hold('late');
-      const arrived = api.arrival('late');
-      const late = sender.send(`${api.origin}/?id=late`);
+      const sender = client.create(h.spec.tokens, { origins: [h.api.origin] });
+      await h.spec.tokens.getToken();
+      const release = h.api.hold('late');
+      const arrived = h.api.arrival('late');
+      const late = sender.send(`${h.api.origin}/?id=late`);
       await arrived;
-      spec.tokens.invalidate(spec.value(1));
-      await spec.tokens.getToken();
-      api.accepted.add(spec.value(2));
+      h.spec.tokens.invalidate(h.spec.value(1));
+      await h.spec.tokens.getToken();
+      h.api.accepted.add(h.spec.value(2));
       release();
       expect((await late).status).to.equal(200);
-      expect(spec.source.callCount).to.equal(2);
-      expect(api.seen.map((s) => s.authorization)).to.deep.equal([bearer(1), bearer(2)]);
+      expect(h.spec.source.callCount).to.equal(2);
+      expect(h.api.seen.map((s) => s.authorization)).to.deep.equal([h.bearer(1), h.bearer(2)]);
       await sender.close();
     });
 
     it('sends a string body again with the retry, and a stream body only if it can replay it', async () => {
-      const sender = client.create(spec.tokens, { origins: [api.origin] });
-      await spec.tokens.getToken();
-      api.accepted.add(spec.value(2));
-      const text = await sender.send(`${api.origin}/?id=text`, { method: 'POST', body: 'a=1' });
+      const sender = client.create(h.spec.tokens, { origins: [h.api.origin] });
+      await h.spec.tokens.getToken();
+      h.api.accepted.add(h.spec.value(2));
+      const text = await sender.send(`${h.api.origin}/?id=text`, { method: 'POST', body: 'a=1' });
       expect(text.status).to.equal(200);
-      expect(api.seen.filter((s) => s.id === 'text').map((s) => s.body)).to.deep.equal(['a=1', 'a=1']);
+      expect(h.api.seen.filter((s) => s.id === 'text').map((s) => s.body)).to.deep.equal(['a=1', 'a=1']);
 
-      api.accepted.clear();
-      api.accepted.add(spec.value(3));
-      const streamed = await sender.send(`${api.origin}/?id=stream`, { method: 'POST', body: { stream: ['b=', '2'] } });
-      const bodies = api.seen.filter((s) => s.id === 'stream').map((s) => s.body);
+      h.api.accepted.clear();
+      h.api.accepted.add(h.spec.value(3));
+      const streamed = await sender.send(`${h.api.origin}/?id=stream`, { method: 'POST', body: { stream: ['b=', '2'] } });
+      const bodies = h.api.seen.filter((s) => s.id === 'stream').map((s) => s.body);
       if (client.replaysStreams) {
         expect(streamed.status).to.equal(200);
         expect(bodies).to.deep.equal(['b=2', 'b=2']);
@@ -97,43 +86,42 @@ for (const client of clients) {
         // Sent once; the token it sent is invalidated all the same.
         expect(streamed.status).to.equal(401);
         expect(bodies).to.deep.equal(['b=2']);
-        expect((await sender.send(`${api.origin}/?id=after`)).status).to.equal(200);
+        expect((await sender.send(`${h.api.origin}/?id=after`)).status).to.equal(200);
       }
-      expect(spec.source.callCount).to.equal(3);
+      expect(h.spec.source.callCount).to.equal(3);
       await sender.close();
     });
 
     it('sends no token to another origin, nor through a redirect to one, and asks for none', async () => {
       const other = await apiServer();
-      const sender = client.create(spec.tokens, { origins: [api.origin] });
+      const sender = client.create(h.spec.tokens, { origins: [h.api.origin] });
       await sender.send(`${other.origin}/?id=direct`);
-      expect(spec.source.callCount).to.equal(0);
-      api.accepted.add(spec.value(1));
-      const away = `${api.origin}/redirect?id=away&to=${encodeURIComponent(`${other.origin}/?id=landed`)}`;
+      expect(h.spec.source.callCount).to.equal(0);
+      h.api.accepted.add(h.spec.value(1));
+      const away = `${h.api.origin}/redirect?id=away&to=${encodeURIComponent(`${other.origin}/?id=landed`)}`;
       await sender.send(away);
-      const back = `${api.origin}/redirect?id=out&to=${encodeURIComponent(`${other.origin}/redirect?id=via&to=${encodeURIComponent(`${api.origin}/?id=back`)}`)}`;
+      const back = `${h.api.origin}/redirect?id=out&to=${encodeURIComponent(`${other.origin}/redirect?id=via&to=${encodeURIComponent(`${h.api.origin}/?id=back`)}`)}`;
       await sender.send(back);
-      const same = `${api.origin}/redirect?id=hop&status=307&to=${encodeURIComponent(`${api.origin}/?id=stay`)}`;
+      const same = `${h.api.origin}/redirect?id=hop&status=307&to=${encodeURIComponent(`${h.api.origin}/?id=stay`)}`;
       expect((await sender.send(same)).status).to.equal(200);
-      const tokenAt = (server: ApiServer) => server.seen.map((s) => [s.id, s.authorization]);
       expect(tokenAt(other)).to.deep.equal([['direct', undefined], ['landed', undefined], ['via', undefined]]);
       // Once a chain has left its first origin, no hop carries the token, back there included.
-      expect(tokenAt(api)).to.deep.equal([['away', bearer(1)], ['out', bearer(1)], ['back', undefined], ['hop', bearer(1)], ['stay', bearer(1)]]);
+      expect(tokenAt(h.api)).to.deep.equal([['away', h.bearer(1)], ['out', h.bearer(1)], ['back', undefined], ['hop', h.bearer(1)], ['stay', h.bearer(1)]]);
       await sender.close();
       await other.close();
     });
 
     it('sends no token to a look-alike host, port or user info', async () => {
-      const sender = client.create(spec.tokens, { origins: ['http://api.example.test'], allowInsecureHttp: true }, { routeTo: api.port });
+      const sender = client.create(h.spec.tokens, { origins: ['http://api.example.test'], allowInsecureHttp: true }, { routeTo: h.api.port });
       for (const url of ['http://api.example.test.evil.test/', 'http://api.example.test:8080/', 'http://evil.test/?http://api.example.test', 'http://api-example.test/']) {
         await sender.send(`${url}${url.includes('?') ? '&' : '?'}id=${encodeURIComponent(url)}`);
       }
       // fetch refuses a URL with user info; axios and got send it to evil.test as Basic auth.
       const refused = await sender.send('http://api.example.test@evil.test/?id=userinfo').catch((error: unknown) => error);
-      expect(api.seen.filter((s) => s.id === 'userinfo').map((s) => s.host)).to.deep.equal(refused instanceof Error ? [] : ['evil.test']);
-      expect(api.seen.filter((s) => s.authorization?.startsWith('Bearer'))).to.deep.equal([]);
-      expect(spec.source.callCount).to.equal(0);
-      api.accepted.add(spec.value(1));
+      expect(h.api.seen.filter((s) => s.id === 'userinfo').map((s) => s.host)).to.deep.equal(refused instanceof Error ? [] : ['evil.test']);
+      expect(h.api.seen.filter((s) => s.authorization?.startsWith('Bearer'))).to.deep.equal([]);
+      expect(h.spec.source.callCount).to.equal(0);
+      h.api.accepted.add(h.spec.value(1));
       expect((await sender.send('http://API.example.test:80/?id=allowed')).status).to.equal(200);
       await sender.close();
     });
@@ -145,21 +133,21 @@ for (const client of clients) {
         if (req.url === '/start') res.writeHead(302, { location: `http://127.0.0.1:${dual.port}/plain` }).end();
         else res.writeHead(200).end('ok');
       });
-      const sender = client.create(spec.tokens, { origins: [dual.httpsOrigin] }, { trustSpecCert: true });
+      const sender = client.create(h.spec.tokens, { origins: [dual.httpsOrigin] }, { trustSpecCert: true });
       expect((await sender.send(`${dual.httpsOrigin}/start`)).status).to.equal(200);
-      expect(received).to.deep.equal([['https /start', bearer(1)], ['http /plain', undefined]]);
+      expect(received).to.deep.equal([['https /start', h.bearer(1)], ['http /plain', undefined]]);
       await sender.close();
       await dual.close();
     });
 
     it("rejects only the call whose caller aborts, while it waits for a token or for its response", async () => {
       let release!: () => void;
-      spec.source.onFirstCall().callsFake(() => new Promise((resolve) => (release = () => resolve({ value: spec.value(1) }))));
-      const sender = client.create(spec.tokens, { origins: [api.origin] });
-      api.accepted.add(spec.value(1));
+      h.spec.source.onFirstCall().callsFake(() => new Promise((resolve) => (release = () => resolve({ value: h.spec.value(1) }))));
+      const sender = client.create(h.spec.tokens, { origins: [h.api.origin] });
+      h.api.accepted.add(h.spec.value(1));
       const waiting = new AbortController();
-      const aborted = sender.send(`${api.origin}/?id=a`, { signal: waiting.signal }).catch((error: unknown) => error);
-      const other = sender.send(`${api.origin}/?id=b`);
+      const aborted = sender.send(`${h.api.origin}/?id=a`, { signal: waiting.signal }).catch((error: unknown) => error);
+      const other = sender.send(`${h.api.origin}/?id=b`);
       waiting.abort();
       const error = await aborted;
       expect(client.isAbort(error), String(error)).to.equal(true);
@@ -167,16 +155,16 @@ for (const client of clients) {
       expect((await other).status).to.equal(200);
 
       const inFlight = new AbortController();
-      api.hold('c');
-      const arrived = api.arrival('c');
-      const cut = sender.send(`${api.origin}/?id=c`, { signal: inFlight.signal }).catch((e: unknown) => e);
-      const next = sender.send(`${api.origin}/?id=d`);
+      h.api.hold('c');
+      const arrived = h.api.arrival('c');
+      const cut = sender.send(`${h.api.origin}/?id=c`, { signal: inFlight.signal }).catch((e: unknown) => e);
+      const next = sender.send(`${h.api.origin}/?id=d`);
       await arrived;
       inFlight.abort();
       expect(client.isAbort(await cut), String(await cut)).to.equal(true);
       expect((await next).status).to.equal(200);
-      expect(api.seen.map((s) => s.id).sort()).to.deep.equal(['b', 'c', 'd']);
-      expect(spec.source.callCount).to.equal(1);
+      expect(h.api.seen.map((s) => s.id).sort()).to.deep.equal(['b', 'c', 'd']);
+      expect(h.spec.source.callCount).to.equal(1);
       await sender.close();
     });
 
@@ -184,34 +172,34 @@ for (const client of clients) {
       let issued = 0;
       const streams = new TokenStreams({ source: async ({ key }) => ({ value: `${key}-${++issued}` }) });
       await streams.getToken('b');
-      const sender = client.create(streams.for('a'), { origins: [api.origin] });
+      const sender = client.create(streams.for('a'), { origins: [h.api.origin] });
       await streams.getToken('a');
-      api.accepted.add('a-3');
-      expect((await sender.send(`${api.origin}/?id=k`)).status).to.equal(200);
-      expect(api.seen.map((s) => s.authorization)).to.deep.equal(['Bearer a-2', 'Bearer a-3']);
+      h.api.accepted.add('a-3');
+      expect((await sender.send(`${h.api.origin}/?id=k`)).status).to.equal(200);
+      expect(h.api.seen.map((s) => s.authorization)).to.deep.equal(['Bearer a-2', 'Bearer a-3']);
       expect((await streams.getToken('b')).value).to.equal('b-1');
       streams.close();
       await sender.close();
     });
 
     it('shows no token in its errors or itself, in util.inspect or JSON', async () => {
-      const sender = client.create(spec.tokens, { origins: [api.origin] });
-      const second = await sender.send(`${api.origin}/?id=denied`);
-      api.accepted.add(spec.value(3));
-      const ok = await sender.send(`${api.origin}/?id=ok`);
+      const sender = client.create(h.spec.tokens, { origins: [h.api.origin] });
+      const second = await sender.send(`${h.api.origin}/?id=denied`);
+      h.api.accepted.add(h.spec.value(3));
+      const ok = await sender.send(`${h.api.origin}/?id=ok`);
       const closed = await listen(() => undefined);
       const { origin } = closed;
       await closed.close();
-      const refused = client.create(spec.tokens, { origins: [origin] });
+      const refused = client.create(h.spec.tokens, { origins: [origin] });
       const network = await refused.send(`${origin}/?id=refused`).catch((e: unknown) => e);
       const controller = new AbortController();
-      api.hold('held');
-      const arrived = api.arrival('held');
-      const abort = sender.send(`${api.origin}/?id=held`, { signal: controller.signal }).catch((e: unknown) => e);
+      h.api.hold('held');
+      const arrived = h.api.arrival('held');
+      const abort = sender.send(`${h.api.origin}/?id=held`, { signal: controller.signal }).catch((e: unknown) => e);
       await arrived;
       controller.abort();
       for (const n of [1, 2, 3]) {
-        const secret = spec.value(n);
+        const secret = h.spec.value(n);
         expectNoSecret(second.error, secret, 'the error of a second 401');
         expectNoSecret(second.response, secret, 'the response of a second 401');
         if (!client.responseHoldsRequest) expectNoSecret(ok.response, secret, 'a response');
@@ -222,7 +210,7 @@ for (const client of clients) {
       expect(network).to.be.instanceOf(Error);
       // axios's and got's successful responses hold Node's request, headers as sent, as with
       // a fixed header: reshaping them would cost every request several µs.
-      expect(inspect(ok.response).includes(spec.value(3)), 'a response shows its own token').to.equal(client.responseHoldsRequest);
+      expect(inspect(ok.response).includes(h.spec.value(3)), 'a response shows its own token').to.equal(client.responseHoldsRequest);
       await refused.close();
       await sender.close();
     });

@@ -120,3 +120,34 @@ export function expectNoSecret(value: unknown, secret: string, what: string): vo
   for (let error = value; error instanceof Error; error = error.cause) texts.push(String(error), error.stack ?? '');
   for (const text of texts) expect(text.includes(secret), `${what} shows the token: ${text.slice(Math.max(0, text.indexOf(secret) - 1500), text.indexOf(secret) + 100)}`).to.equal(false);
 }
+
+/** Who received which token: `[id, authorization]` of each request `server` got, in order. */
+export const tokenAt = (server: ApiServer): [string, string | undefined][] => server.seen.map((s) => [s.id, s.authorization]);
+
+/** What {@link adapterHarness} hands each spec: set anew before each one. */
+export interface AdapterHarness {
+  api: ApiServer;
+  /** This spec's tokens; a spec may replace them (they are closed after it either way). */
+  spec: SpecTokens;
+  /** The Authorization value of the n-th token (from 1). */
+  bearer(n: number): string;
+}
+
+/**
+ * Registers, in the calling `describe`, an API server and spec tokens made before each spec
+ * and closed after it.
+ */
+export function adapterHarness(): AdapterHarness {
+  const harness = {
+    bearer: (n: number): string => `Bearer ${harness.spec.value(n)}`,
+  } as AdapterHarness;
+  beforeEach(async () => {
+    harness.api = await apiServer();
+    harness.spec = specTokens();
+  });
+  afterEach(async () => {
+    harness.spec.tokens.close();
+    await harness.api.close();
+  });
+  return harness;
+}

@@ -4,7 +4,7 @@ import { Agent, fetch as undiciFetch, interceptors, request, type Dispatcher } f
 import { TokenError, TokenStream, type GetTokenOptions, type Token } from 'rx-token-stream';
 import { authInterceptor } from 'rx-token-stream/undici';
 import { listen } from '../support/loopback.js';
-import { apiServer, specTokens, type ApiServer, type SpecTokens } from './support.js';
+import { apiServer, specTokens, tokenAt, type ApiServer, type SpecTokens } from './support.js';
 
 describe('authInterceptor (undici)', () => {
   let api: ApiServer;
@@ -12,7 +12,6 @@ describe('authInterceptor (undici)', () => {
   let spec: SpecTokens;
   let agent: Agent;
   const bearer = (n: number): string => `Bearer ${spec.value(n)}`;
-  const tokenAt = (server: ApiServer) => server.seen.map((s) => [s.id, s.authorization]);
   /** A chain api → other → api, whose last hop is on the allowed origin again. */
   const outAndBack = () => `${api.origin}/redirect?id=out&to=${encodeURIComponent(`${other.origin}/redirect?id=via&to=${encodeURIComponent(`${api.origin}/?id=back`)}`)}`;
 
