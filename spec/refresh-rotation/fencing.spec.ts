@@ -31,6 +31,19 @@ for (const kind of STORE_KINDS) describe(`refreshTokenGrant fences a holder whos
     await server.close();
   });
 
+  /** `store`, whose saves wait, once reached, until `resume` opens: a holder paused after the IdP answered. */
+  const pausedAtSave = (store: CredentialStore) => {
+    const [reached, resume] = [gate(), gate()];
+    const paused = wrapStore(store, {
+      save: async (...args) => {
+        reached.open();
+        await resume.wait;
+        return store.save(...args);
+      },
+    });
+    return { paused, reached, resume };
+  };
+
   /** A stream as one process of a fleet would hold it, over `store` (the shared one by default). */
   const holder = (store: CredentialStore = shared, events: TokenEvent[] = [], retries = 2): TokenStream => {
     const { scheduler } = clock;
@@ -53,14 +66,7 @@ for (const kind of STORE_KINDS) describe(`refreshTokenGrant fences a holder whos
     // The IdP honours a reuse within its grace, so that both holders get an answer.
     server = await startRotatingServer({ graceMs: 60_000 });
     await shared.put(KEY, { refreshToken: server.mint() });
-    const [reached, resume] = [gate(), gate()];
-    const paused = wrapStore(shared, {
-      save: async (...args) => {
-        reached.open();
-        await resume.wait;
-        return shared.save(...args);
-      },
-    });
+    const { paused, reached, resume } = pausedAtSave(shared);
     const slowEvents: TokenEvent[] = [];
     const slow = holder(paused, slowEvents).getToken();
     // The slow holder got its answer and is about to save.
@@ -89,14 +95,7 @@ for (const kind of STORE_KINDS) describe(`refreshTokenGrant fences a holder whos
   it('keeps a new consent (store.put) made while a holder presents: its save, under a lease still held, is refused on the version', async () => {
     server = await startRotatingServer();
     await shared.put(KEY, { refreshToken: server.mint() });
-    const [reached, resume] = [gate(), gate()];
-    const paused = wrapStore(shared, {
-      save: async (...args) => {
-        reached.open();
-        await resume.wait;
-        return shared.save(...args);
-      },
-    });
+    const { paused, reached, resume } = pausedAtSave(shared);
     const events: TokenEvent[] = [];
     const presenting = holder(paused, events).getToken();
     await reached.wait;
