@@ -113,12 +113,8 @@ export class TokenStream {
     const { signal } = options;
     if (this.#closed) return Promise.reject(closedError());
     if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
-    const held = this.#current$.value;
-    const now = this.#setup.scheduler.now();
-    if (held !== undefined && !isExpired(held, now)) {
-      this.#refreshIfDue(now);
-      return Promise.resolve(held);
-    }
+    const fresh = this[freshToken]();
+    if (fresh !== undefined) return Promise.resolve(fresh);
     this.#callers += 1;
     const shared = this.#shared ?? this.#share();
     if (signal === undefined) return shared;
@@ -166,6 +162,7 @@ export class TokenStream {
     this.#events.complete();
   }
 
+  /** What getToken() resolves with at once: the held token while it is fresh (see {@link freshToken}). */
   [freshToken](): Token | undefined {
     const held = this.#current$.value;
     if (this.#closed || held === undefined) return undefined;

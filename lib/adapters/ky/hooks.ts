@@ -80,7 +80,7 @@ export function kyAuth(tokens: AdapterTokens, options: KyAuthOptions): KyAuthHoo
     const { timeout } = kyOptions as { timeout?: unknown };
     const exchange = new Exchange(request.signal, typeof timeout === 'number' ? timeout : undefined);
     const { signal } = exchange;
-    const init = { ...fetchInit(request, kyOptions), signal };
+    const init = fetchInit(request, kyOptions, signal);
     /** One attempt: a token, then a clone of ky's request with it (ky keeps its own for its retries). */
     const attempt = async (): Promise<{ response: Response; sent: Token }> => {
       const { token: sent, header } = setup.sentFor(await setup.getToken(signal));
@@ -132,9 +132,10 @@ class Exchange {
     const controller = new AbortController();
     this.signal = controller.signal;
     this.#timer = setTimeout(() => controller.abort(new DOMException(`The request timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
-    // A listener, not AbortSignal.any (a signal more a request, which cost ky about a tenth of its requests a second):
-    // a Request's signal is its own, made with the Request, so the listener goes with it. It
-    // stays while the body is read, which the caller's abort must still end.
+    // A listener, not AbortSignal.any: one signal more a request cost ky about a tenth of its
+    // requests a second. A Request's signal is its own, made with the Request, so the
+    // listener goes with it; it stays while the body is read, which the caller's abort must
+    // still end.
     caller.addEventListener('abort', () => controller.abort(caller.reason), { once: true });
   }
 
@@ -144,9 +145,9 @@ class Exchange {
   }
 }
 
-/** The fetch init ky would give: its options that neither ky nor a Request keeps. */
-function fetchInit(request: Request, options: NormalizedOptions): Record<string, unknown> {
-  const init: Record<string, unknown> = {};
+/** The fetch init ky would give (its options that neither ky nor a Request keeps), with `signal`. */
+function fetchInit(request: Request, options: NormalizedOptions, signal: AbortSignal): Record<string, unknown> {
+  const init: Record<string, unknown> = { signal };
   // for...in, as ky's findUnknownOptions: no array an option, on every request.
   for (const key in options) {
     if (!Object.hasOwn(options, key) || KY_OPTIONS.has(key) || REQUEST_OPTIONS.has(key) || key in request) continue;
