@@ -12,15 +12,19 @@ const PER_KEY = 4;
  * (a fallback) and none could store its replacement, so once Redis answers again it hands
  * back the token the fleet had rejected.
  *
- * It holds a fingerprint of each (a truncated SHA-256), not the token: memory is bounded by
+ * It holds a fingerprint of each (a truncated SHA-256), not the token (but for the last value
+ * it fingerprinted, kept to spare a hash per poll): memory is bounded by
  * {@link REPLACED_KEYS} × 4 short strings, and the old tokens themselves can be collected.
  */
 export class ReplacedTokens {
   readonly #byKey = new Map<string, string[]>();
+  // The last value fingerprinted: waiters read the same stored token poll after poll.
+  #lastValue: string | undefined;
+  #lastPrint = '';
 
   add(key: string, value: string): void {
     const held = this.#byKey.get(key) ?? [];
-    const print = fingerprint(value);
+    const print = this.#fingerprint(value);
     if (!held.includes(print)) held.push(print);
     if (held.length > PER_KEY) held.shift();
     // Re-inserted: a Map iterates in insertion order, so its first key is the least recent.
@@ -31,10 +35,15 @@ export class ReplacedTokens {
 
   has(key: string, value: string): boolean {
     const held = this.#byKey.get(key);
-    return held !== undefined && held.includes(fingerprint(value));
+    return held !== undefined && held.includes(this.#fingerprint(value));
+  }
+
+  #fingerprint(value: string): string {
+    if (value !== this.#lastValue) {
+      this.#lastValue = value;
+      this.#lastPrint = createHash('sha256').update(value).digest('base64url').slice(0, 22);
+    }
+    return this.#lastPrint;
   }
 }
 
-function fingerprint(value: string): string {
-  return createHash('sha256').update(value).digest('base64url').slice(0, 22);
-}
