@@ -126,11 +126,12 @@ describe('postgresCredentialStore: outages', () => {
       try {
         await blocker.query('BEGIN');
         await blocker.query(`SELECT 1 FROM ${harness.table} WHERE key = $1 FOR UPDATE`, [key]);
-        const save = store.save(key, { version: 1, fence }, { refreshToken: SECRET });
+        // Handled from the start: the save may fail before interrupt() has resolved.
+        const failure = storeFailure(store.save(key, { version: 1, fence }, { refreshToken: SECRET }));
         // Asked outside the blocker's transaction, which sees one snapshot of pg_stat_activity.
         await until(async () => (await harness.pool.query(waiting)).rows.length === 1, 'the save waits on the row');
         await interrupt();
-        error = await storeFailure(save);
+        error = await failure;
       } finally {
         await blocker.query('ROLLBACK');
         blocker.release();
